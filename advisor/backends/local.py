@@ -1,0 +1,130 @@
+"""Local transformers backend: one model load, batched greedy generation, optional LoRA adapter."""
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+
+from ..errors import UserError
+from .base import Generation, Messages
+from .models import fingerprint_folder
+
+DEFAULT_SYSTEM = "You are a helpful assistant."
+
+
+def pick_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def configure_threads() -> int:
+    """Use every core we are allowed (cgroup/affinity aware) for intra-op work on CPU."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:
+        n = os.cpu_count() or 1
+    torch.set_num_threads(max(1, n))
+    return torch.get_num_threads()
+
+
+class LocalBackend:
+    kind = "local"
+
+    def __init__(self, where: Path | str, batch_size: int = 8, device: str | None = None):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.where = where
+        self.device = device or pick_device()
+        self.threads = configure_threads()
+        self.batch_size = batch_size
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(where)
+            dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+            self.model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype).to(self.device)
+        except OSError as err:
+            raise UserError(None, "model", f"cannot load model {where}: {str(err).splitlines()[0]}",
+                            "offline? point `model:` at a local folder or use the bundled default") from None
+        self.model.eval()
+        if self.tokenizer.chat_template is None:
+            raise UserError(None, "model", f"{where} has no chat template", "use an instruction-tuned (chat) model")
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.stop_ids = self._stop_ids()
+        self.identity = f"local:{fingerprint_folder(where)}"
+        self.n_parameters = sum(p.numel() for p in self.model.parameters())
+        self._active = self.model  # the base model, or a PeftModel while an adapter is attached
+
+    def _stop_ids(self) -> list[int]:
+        ids = {self.tokenizer.eos_token_id}
+        for tok in ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>"):
+            tid = self.tokenizer.convert_tokens_to_ids(tok)
+            if isinstance(tid, int) and tid != self.tokenizer.unk_token_id:
+                ids.add(tid)
+        return sorted(i for i in ids if i is not None)
+
+    def render(self, messages: Messages) -> str:
+        """Chat-template text for a prompt, ending where the assistant's answer starts."""
+        if not messages or messages[0]["role"] != "system":
+            messages = [{"role": "system", "content": DEFAULT_SYSTEM}] + list(messages)
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.encode(text))
+
+    @contextmanager
+    def adapter(self, adapter_dir: Path) -> Iterator[None]:
+        """Generate through a saved LoRA adapter, then detach it and restore the base model."""
+        from peft import PeftModel
+
+        peft_model = PeftModel.from_pretrained(self.model, str(adapter_dir)).to(self.device)
+        peft_model.eval()
+        self._active = peft_model
+        try:
+            yield
+        finally:
+            self._active = self.model
+            self.model = peft_model.unload()
+
+    @torch.inference_mode()
+    def generate(self, conversations: list[Messages], max_new_tokens: int,
+                 on_done: Callable[[list[int], list[Generation]], None]) -> list[Generation]:
+        prompts = [self.encode(self.render(c)) for c in conversations]
+        order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))  # similar lengths share a batch
+        out: list[Generation | None] = [None] * len(prompts)
+        pad = self.tokenizer.pad_token_id
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            width = max(len(prompts[i]) for i in idx)
+            ids = torch.full((len(idx), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            for row, i in enumerate(idx):
+                ids[row, width - len(prompts[i]):] = torch.tensor(prompts[i])
+                mask[row, width - len(prompts[i]):] = 1
+            t0 = time.perf_counter()
+            gen = self._active.generate(
+                input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                eos_token_id=self.stop_ids, pad_token_id=pad,
+                temperature=None, top_p=None, top_k=None,
+            )
+            seconds = (time.perf_counter() - t0) / len(idx)
+            batch: list[Generation] = []
+            for row, i in enumerate(idx):
+                new = gen[row, width:].tolist()
+                n_out = len(new)
+                for pos, t in enumerate(new):
+                    if t in self.stop_ids:
+                        n_out = pos + 1
+                        break
+                text = self.tokenizer.decode(new[:n_out], skip_special_tokens=True).strip()
+                out[i] = Generation(text, len(prompts[i]), n_out, seconds)
+                batch.append(out[i])
+            on_done(list(idx), batch)
+        return out  # type: ignore[return-value]

@@ -1,0 +1,223 @@
+"""LoRA fine-tuning on the local backend: completion-only loss, cosine schedule, dev-loss early stopping,
+checkpoints per epoch so a killed run resumes."""
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..progress import Reporter
+from ..runs import atomic_write_text, read_json
+from .base import Messages
+from .local import LocalBackend
+
+
+@dataclass
+class TrainConfig:
+    rank: int = 16
+    alpha: float = 32
+    dropout: float = 0.05
+    target_modules: str | list[str] = "all-linear"
+    epochs: int = 3
+    lr: float = 2e-4
+    batch_size: int = 8
+    warmup_ratio: float = 0.1
+    patience: int = 1
+    max_length: int = 512
+    max_train_minutes: float | None = None
+    seed: int = 0
+
+
+@dataclass
+class TrainResult:
+    adapter_dir: Path
+    lr: float
+    epochs_run: int
+    best_epoch: int
+    steps: int
+    train_seconds: float
+    tokens_seen: int
+    loss_curve: dict = field(default_factory=dict)
+    stopped_by: str = "epochs"  # epochs | early_stopping | time_limit
+    trainable_parameters: int = 0
+
+
+def scaled_lr(n_parameters: int) -> float:
+    """The 7B consensus (2e-4) scaled by sqrt(7e9 / N), clipped: small models need larger steps."""
+    return float(min(2e-3, max(1e-4, 2e-4 * math.sqrt(7e9 / max(n_parameters, 1)))))
+
+
+def encode_pair(backend: LocalBackend, messages: Messages, answer: str, max_length: int) -> tuple[list[int], int]:
+    """Token ids of prompt+answer built with the eval-time template, and where the answer starts."""
+    prompt = backend.render(messages)
+    full = backend.tokenizer.apply_chat_template(
+        ([{"role": "system", "content": "You are a helpful assistant."}] if messages[0]["role"] != "system" else [])
+        + list(messages) + [{"role": "assistant", "content": answer}], tokenize=False)
+    completion = full[len(prompt):] if full.startswith(prompt) else answer + (backend.tokenizer.eos_token or "")
+    p_ids = backend.encode(prompt)
+    c_ids = backend.encode(completion.rstrip("\n"))
+    ids = (p_ids + c_ids)[-max_length:]  # keep the answer; cut the prompt's head if too long
+    return ids, max(0, len(ids) - len(c_ids))
+
+
+def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffle, then group similar lengths (megabatches of 8 batches) to waste less padding."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    mega = batch_size * 8
+    batches = []
+    for s in range(0, len(order), mega):
+        chunk = sorted(order[s:s + mega], key=lambda i: lengths[i])
+        batches += [chunk[j:j + batch_size] for j in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def _collate(rows: list[tuple[list[int], int]], pad_id: int, device: str):
+    width = max(len(ids) for ids, _ in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(rows), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, (seq, start) in enumerate(rows):  # right padding; padding masked by length, never by pad id
+        ids[r, :len(seq)] = torch.tensor(seq)
+        mask[r, :len(seq)] = 1
+        labels[r, start:len(seq)] = torch.tensor(seq[start:])
+    return ids.to(device), mask.to(device), labels.to(device)
+
+
+def _mean_loss(model, rows, batch_size: int, pad_id: int, device: str) -> float:
+    model.eval()
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for s in range(0, len(rows), batch_size):
+            ids, mask, labels = _collate(rows[s:s + batch_size], pad_id, device)
+            logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1]
+            tgt = labels[:, 1:]
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), tgt.reshape(-1),
+                                                     ignore_index=-100, reduction="sum")
+            total += loss.item()
+            count += int((tgt != -100).sum())
+    model.train()
+    return total / max(count, 1)
+
+
+def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: list[tuple[Messages, str]],
+               cfg: TrainConfig, work_dir: Path, reporter: Reporter) -> TrainResult:
+    """Train a LoRA adapter; resumes from the last finished epoch found in work_dir."""
+    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict, get_peft_model_state_dict
+
+    device = backend.device
+    pad_id = backend.tokenizer.pad_token_id
+    train_rows = [encode_pair(backend, m, a, cfg.max_length) for m, a in train]
+    dev_rows = [encode_pair(backend, m, a, cfg.max_length) for m, a in dev]
+    steps_per_epoch = math.ceil(len(train_rows) / cfg.batch_size)
+    total_steps = steps_per_epoch * cfg.epochs
+    warmup = int(cfg.warmup_ratio * total_steps)
+
+    torch.manual_seed(cfg.seed)
+    lora = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=cfg.target_modules,
+                      task_type="CAUSAL_LM", bias="none")
+    model = get_peft_model(backend.model, lora)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+
+    def lr_at(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        progress = (step - warmup) / max(1, total_steps - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    ckpt_dir, best_dir = work_dir / "checkpoint", work_dir / "adapter"
+    state = read_json(ckpt_dir / "state.json") if (ckpt_dir / "state.json").is_file() else None
+    history = {"train": [], "dev": [], "epochs": []}
+    start_epoch, step, best, best_epoch, bad_epochs, tokens_seen, seconds_before = 0, 0, float("inf"), 0, 0, 0, 0.0
+    stopped_by = "epochs"
+    if state:
+        from safetensors.torch import load_file
+
+        set_peft_model_state_dict(model, load_file(str(ckpt_dir / "adapter.safetensors"), device=device))
+        opt.load_state_dict(torch.load(ckpt_dir / "optimizer.pt", map_location=device, weights_only=True))
+        sched.load_state_dict(state["scheduler"])
+        start_epoch, step, best, best_epoch = state["epoch"], state["step"], state["best"], state["best_epoch"]
+        bad_epochs, tokens_seen, seconds_before, history = state["bad_epochs"], state["tokens"], state["seconds"], state["history"]
+        stopped_by = state.get("stopped_by", "epochs")
+        reporter.note(f"resuming LoRA training after epoch {start_epoch}")
+
+    t0 = time.perf_counter()
+    deadline = None if cfg.max_train_minutes is None else cfg.max_train_minutes * 60 - seconds_before
+    model.train()
+    try:
+        with reporter.stage(f"Training LoRA r={cfg.rank} lr={cfg.lr:.1e}", total=total_steps) as stage:
+            stage.advance(step)
+            epoch = start_epoch
+            while epoch < cfg.epochs and stopped_by == "epochs":
+                rng = random.Random(cfg.seed * 1000 + epoch)
+                torch.manual_seed(cfg.seed * 1000 + epoch)
+                for batch in _batches([len(r[0]) for r in train_rows], cfg.batch_size, rng):
+                    ids, mask, labels = _collate([train_rows[i] for i in batch], pad_id, device)
+                    with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
+                        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(params, 1.0)
+                    opt.step()
+                    sched.step()
+                    opt.zero_grad(set_to_none=True)
+                    step += 1
+                    tokens_seen += int(mask.sum())
+                    history["train"].append([step, round(loss.item(), 5)])
+                    stage.advance(1, loss=f"{loss.item():.3f}")
+                    if deadline is not None and time.perf_counter() - t0 > deadline:
+                        stopped_by = "time_limit"
+                        break
+                epoch += 1
+                dev_loss = _mean_loss(model, dev_rows, cfg.batch_size, pad_id, device) if dev_rows else float("nan")
+                history["dev"].append([step, round(dev_loss, 5)])
+                history["epochs"].append(step)
+                if not dev_rows or dev_loss < best - 1e-4:
+                    best, best_epoch, bad_epochs = dev_loss, epoch, 0
+                    _save_adapter(model, best_dir)
+                else:
+                    bad_epochs += 1
+                    if bad_epochs > cfg.patience:
+                        stopped_by = "early_stopping"
+                _save_checkpoint(model, opt, sched, ckpt_dir, {
+                    "epoch": epoch, "step": step, "best": best, "best_epoch": best_epoch, "bad_epochs": bad_epochs,
+                    "tokens": tokens_seen, "seconds": seconds_before + time.perf_counter() - t0, "history": history,
+                    "stopped_by": stopped_by,
+                }, get_peft_model_state_dict)
+    finally:
+        backend.model = model.unload()  # strip LoRA layers: the base model is shared by every lever
+    history["best_step"] = history["epochs"][best_epoch - 1] if best_epoch else None
+    return TrainResult(best_dir, cfg.lr, epoch, best_epoch, step,
+                       seconds_before + time.perf_counter() - t0, tokens_seen, history, stopped_by, trainable)
+
+
+def _save_adapter(model, target: Path) -> None:
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(str(tmp))
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+
+
+def _save_checkpoint(model, opt, sched, ckpt_dir: Path, state: dict, get_state) -> None:
+    """Weights and optimizer first, state.json last: state.json's presence means the checkpoint is whole."""
+    from safetensors.torch import save_file
+
+    tmp = ckpt_dir.with_name(ckpt_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_file({k: v.contiguous() for k, v in get_state(model).items()}, str(tmp / "adapter.safetensors"))
+    torch.save(opt.state_dict(), tmp / "optimizer.pt")
+    state["scheduler"] = sched.state_dict()
+    atomic_write_text(tmp / "state.json", json.dumps(state))
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    tmp.rename(ckpt_dir)

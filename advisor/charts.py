@@ -1,0 +1,296 @@
+"""Static SVG charts for the report: matplotlib (no pyplot, no global state), deterministic output.
+
+Every function takes plain results.json pieces and returns an `<svg>` string ready to inline, or
+None when there is nothing to draw. Missing or null fields never raise: the chart just omits them.
+"""
+from __future__ import annotations
+
+import html
+import io
+import math
+import re
+import textwrap
+from collections.abc import Iterable
+
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+LEVER_COLORS = {"prompt": "#0072B2", "retrieval": "#E69F00", "finetune": "#009E73",
+                "retrieval+finetune": "#CC79A7"}
+_EXTRA_COLORS = ("#56B4E9", "#D55E00", "#F0E442", "#000000")
+HIGHLIGHT = "#1d4ed8"
+MUTED = "#b6c0cc"
+INK = "#1f2933"
+GRID = "#e4e7eb"
+
+_RC = {
+    "svg.fonttype": "none",  # text stays text: small, selectable, uses the page's sans-serif fallback
+    "font.family": "sans-serif",
+    "font.size": 10,
+    "axes.edgecolor": "#9aa5b1",
+    "axes.labelcolor": INK,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "xtick.color": "#52606d",
+    "ytick.color": "#52606d",
+    "text.color": INK,
+    "legend.frameon": False,
+}
+
+
+def lever_color(name: str, order: int = 0) -> str:
+    """The colour a lever has in every chart."""
+    return LEVER_COLORS.get(name, _EXTRA_COLORS[order % len(_EXTRA_COLORS)])
+
+
+def _num(value: object) -> float | None:
+    """A finite float, or None for missing / null / NaN / non-numbers."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _ok_levers(results: dict) -> list[dict]:
+    return [lv for lv in results.get("levers") or [] if isinstance(lv, dict) and lv.get("status") == "ok"]
+
+
+def _to_svg(fig: Figure, label: str) -> str:
+    """Serialize without prolog, DOCTYPE or metadata (they hold http:// URIs and dates)."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
+    attrs = f'<svg class="chart" role="img" aria-label="{html.escape(label, quote=True)}"'
+    return svg.replace("<svg", attrs, 1).strip()
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    fig.patch.set_facecolor("white")
+    return fig
+
+
+def _render(salt: str, label: str, width: float, height: float, draw) -> str | None:
+    """Draw with a per-chart hash salt, so ids stay unique when several SVGs share one page."""
+    with rc_context({**_RC, "svg.hashsalt": f"advise-{salt}"}):
+        fig = _figure(width, height)
+        if draw(fig) is False:
+            return None
+        return _to_svg(fig, label)
+
+
+def scoreboard_chart(results: dict) -> str | None:
+    """Each ok lever's mean score with its 95% CI, best on top, the recommended lever highlighted."""
+    rows = []
+    for lv in _ok_levers(results):
+        score = lv.get("score") or {}
+        mean = _num(score.get("mean"))
+        if mean is not None:
+            rows.append((str(lv.get("name")), mean, _num(score.get("ci_low")), _num(score.get("ci_high"))))
+    if not rows:
+        return None
+    rows.sort(key=lambda r: r[1])  # barh draws bottom-up: best ends on top
+    recommended = (results.get("recommendation") or {}).get("lever")
+    baseline = ((results.get("baselines") or {}).get("majority_class") or {})
+    base_score = _num(baseline.get("score")) if isinstance(baseline, dict) else None
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        ys = range(len(rows))
+        colors = [HIGHLIGHT if name == recommended else MUTED for name, *_ in rows]
+        ax.barh(list(ys), [r[1] for r in rows], color=colors, height=0.6, zorder=2)
+        for y, (name, mean, lo, hi) in zip(ys, rows):
+            if lo is not None and hi is not None:
+                ax.errorbar(mean, y, xerr=[[max(0.0, mean - lo)], [max(0.0, hi - mean)]], fmt="none",
+                            ecolor=INK, elinewidth=1.4, capsize=4, zorder=3)
+            text = f"{mean:.3f}" + (f"  [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else "")
+            ax.text(max(mean, hi or mean) + 0.015, y, text, va="center", fontsize=9, color=INK)
+        labels = [f"{name}  ★" if name == recommended else name for name, *_ in rows]
+        ax.set_yticks(list(ys), labels)
+        for tick, (name, *_) in zip(ax.get_yticklabels(), rows):
+            if name == recommended:
+                tick.set_fontweight("bold")
+                tick.set_color(HIGHLIGHT)
+        if base_score is not None:
+            ax.axvline(base_score, color="#7b8794", linestyle="--", linewidth=1, zorder=1)
+            ax.text(base_score, len(rows) - 0.45, f" majority class {base_score:.2f}", fontsize=8,
+                    color="#52606d", va="bottom")
+        ax.set_xlim(0, 1.32)
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
+        ax.set_ylim(-0.6, len(rows) - 0.2)
+        ax.set_xlabel("score (mean, 95% CI)")
+        ax.grid(axis="x", color=GRID, zorder=0)
+        ax.spines["left"].set_visible(False)
+        ax.tick_params(axis="y", length=0)
+
+    return _render("scoreboard", "Mean score per lever with 95% confidence intervals", 7.2,
+                   1.1 + 0.55 * len(rows), draw)
+
+
+def _criterion_names(results: dict, levers: list[dict]) -> list[str]:
+    names = [c.get("name") for c in ((results.get("rubric") or {}).get("criteria") or [])
+             if isinstance(c, dict) and c.get("name")]
+    for lv in levers:
+        for key in (lv.get("criteria") or {}):
+            if key not in names and key != "total":
+                names.append(key)
+    return [str(n) for n in names]
+
+
+def criteria_chart(results: dict) -> str | None:
+    """Grouped bars: one group per rubric criterion, one bar per ok lever, CI whiskers when known."""
+    levers = [lv for lv in _ok_levers(results) if lv.get("criteria")]
+    names = _criterion_names(results, levers)
+    if not levers or not names:
+        return None
+
+    def draw(fig: Figure) -> bool:
+        ax = fig.add_subplot()
+        width = 0.8 / len(levers)
+        drawn = False
+        for i, lv in enumerate(levers):
+            means = lv.get("criteria") or {}
+            cis = lv.get("criteria_ci") or {}
+            xs, hs, lows, highs = [], [], [], []
+            for j, crit in enumerate(names):
+                mean = _num(means.get(crit))
+                if mean is None:
+                    continue
+                ci = cis.get(crit) if isinstance(cis.get(crit), dict) else {}
+                lo, hi = _num(ci.get("ci_low")), _num(ci.get("ci_high"))
+                xs.append(j - 0.4 + width * (i + 0.5))
+                hs.append(mean)
+                lows.append(max(0.0, mean - lo) if lo is not None and hi is not None else 0.0)
+                highs.append(max(0.0, hi - mean) if lo is not None and hi is not None else 0.0)
+            if not xs:
+                continue
+            drawn = True
+            ax.bar(xs, hs, width=width * 0.92, color=lever_color(str(lv.get("name")), i),
+                   label=str(lv.get("name")), zorder=2)
+            if any(lows) or any(highs):
+                ax.errorbar(xs, hs, yerr=[lows, highs], fmt="none", ecolor=INK, elinewidth=1,
+                            capsize=2.5, zorder=3)
+        if not drawn:
+            return False
+        ax.set_xticks(range(len(names)), ["\n".join(textwrap.wrap(n, 16)) or n for n in names])
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("mean score")
+        ax.grid(axis="y", color=GRID, zorder=0)
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(4, len(levers)), fontsize=9)
+        return True
+
+    return _render("criteria", "Mean score per rubric criterion and lever", 7.2, 3.4, draw)
+
+
+def _points(series: object) -> list[tuple[float, float]]:
+    """[[step, loss], ...] -> finite pairs; anything malformed is dropped."""
+    out = []
+    for item in series if isinstance(series, Iterable) and not isinstance(series, (str, dict)) else []:
+        if isinstance(item, (list, tuple)) and len(item) >= 2:
+            x, y = _num(item[0]), _num(item[1])
+            if x is not None and y is not None:
+                out.append((x, y))
+    return out
+
+
+def loss_curve_chart(lever: dict) -> str | None:
+    """Train and dev loss per step from `details.loss_curve`, with the chosen (best) step marked."""
+    curve = (lever.get("details") or {}).get("loss_curve")
+    if not isinstance(curve, dict):
+        return None
+    train, dev = _points(curve.get("train")), _points(curve.get("dev"))
+    if not train and not dev:
+        return None
+    best = _num(curve.get("best_step"))
+    name = str(lever.get("name"))
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        if train:
+            ax.plot(*zip(*train), color="#0072B2", linewidth=1.8, label="train loss")
+        if dev:
+            ax.plot(*zip(*dev), color="#D55E00", linewidth=1.8, marker="o", markersize=3.5, label="dev loss")
+        if best is not None:
+            ax.axvline(best, color="#52606d", linestyle=":", linewidth=1.2)
+            ax.annotate(f"kept step {best:g}", xy=(best, 1), xycoords=("data", "axes fraction"),
+                        xytext=(4, -12), textcoords="offset points", fontsize=8, color="#52606d")
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.grid(color=GRID)
+        ax.legend(loc="upper right", fontsize=9)
+
+    return _render(f"loss-{name}", f"Training and dev loss per step for {name}", 7.2, 3.0, draw)
+
+
+def _money(value: float, _pos: object = None) -> str:
+    return f"${value:,.2f}" if value < 100 else f"${value:,.0f}"
+
+
+def break_even_chart(results: dict) -> str | None:
+    """Monthly cost against calls per month, one line per ok lever with a per-call price.
+
+    Each line is linear: cost_per_1k_calls per 1,000 calls plus the fixed monthly part implied by
+    the lever's own `monthly_cost` at the cost model's `calls_per_month` (zero when not given).
+    """
+    model = results.get("cost_model")
+    if not isinstance(model, dict):
+        return None
+    volume = _num(model.get("calls_per_month"))
+    lines = []
+    for i, lv in enumerate(_ok_levers(results)):
+        cost = lv.get("cost") or {}
+        per_1k = _num(cost.get("cost_per_1k_calls"))
+        if per_1k is None:
+            continue
+        monthly = _num(cost.get("monthly_cost"))
+        fixed = 0.0
+        if monthly is not None and volume is not None:
+            fixed = max(0.0, monthly - per_1k * volume / 1000)
+        lines.append((str(lv.get("name")), i, per_1k, fixed))
+    if not lines:
+        return None
+    crossings = []
+    for item in model.get("break_even") or []:
+        x = _num(item.get("calls_per_month")) if isinstance(item, dict) else None
+        if x is not None and x >= 0:
+            crossings.append((x, str(item.get("a", "")), str(item.get("b", ""))))
+    x_max = max([2 * volume if volume else 0.0] + [1.4 * c[0] for c in crossings] + [1000.0])
+    by_name = {name: (per_1k, fixed) for name, _, per_1k, fixed in lines}
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        for name, i, per_1k, fixed in lines:
+            ax.plot([0, x_max], [fixed, fixed + per_1k * x_max / 1000], color=lever_color(name, i),
+                    linewidth=2, label=name)
+        if volume is not None:
+            ax.axvline(volume, color="#52606d", linestyle="--", linewidth=1)
+            ax.annotate(f"your volume: {volume:,.0f}/month", xy=(volume, 1), xycoords=("data", "axes fraction"),
+                        xytext=(4, -12), textcoords="offset points", fontsize=8, color="#52606d")
+        for x, a, b in crossings:
+            if a in by_name:
+                per_1k, fixed = by_name[a]
+                ax.plot([x], [fixed + per_1k * x / 1000], marker="o", color=INK, markersize=5, zorder=4)
+        ax.set_xlim(0, x_max)
+        ax.set_ylim(bottom=0)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(_money))
+        ax.set_xlabel("calls per month")
+        ax.set_ylabel("monthly cost")
+        ax.grid(color=GRID)
+        ax.legend(loc="upper left", fontsize=9)
+
+    return _render("break-even", "Monthly cost against calls per month for each lever", 7.2, 3.4, draw)
+
+
+def report_charts(results: dict) -> dict:
+    """Every chart the report shows: {"scoreboard", "criteria", "break_even": svg|None, "loss": {lever: svg}}."""
+    loss = {}
+    for lv in _ok_levers(results):
+        svg = loss_curve_chart(lv)
+        if svg:
+            loss[str(lv.get("name"))] = svg
+    return {"scoreboard": scoreboard_chart(results), "criteria": criteria_chart(results),
+            "break_even": break_even_chart(results), "loss": loss}
