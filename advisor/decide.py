@@ -148,9 +148,11 @@ def _criterion_sentences(x: LeverSummary, y: LeverSummary) -> list[str]:
     if unmoved:
         text += f" but not {moves(unmoved)}"
         if x.name in FINETUNE_LEVERS and y.name not in FINETUNE_LEVERS:
-            text += ": fine-tuning changes behaviour (format, style); what it left may be missing knowledge, which retrieval supplies"
+            text += (": fine-tuning changes behaviour (format, style); what it left may be missing knowledge, "
+                     "which retrieval supplies")
         elif x.name == "retrieval" and y.name not in RETRIEVAL_LEVERS:
-            text += ": retrieval supplies knowledge; what it left may be behaviour (format, style), which fine-tuning teaches"
+            text += (": retrieval supplies knowledge; what it left may be behaviour (format, style), "
+                     "which fine-tuning teaches")
     return [text + "."]
 
 
@@ -181,18 +183,18 @@ def recommend(levers: Sequence[LeverSummary], verdicts: Sequence[PairVerdict | M
         return Recommendation(None, "none", ["No lever ran successfully, so there is nothing to recommend."]
                               + skipped_lines, change)
 
-    # Rule b: the best by mean is the reference; candidates are not significantly worse than it
+    # Rule 3: the best by mean is the reference; candidates are not significantly worse than it
     # nor than any other lever (so a simpler lever never wins over one that beats it).
     best = max(ok, key=lambda lev: (lev.mean, -_rank(lev.name, names)))
     candidates = [lev for lev in ok if lev is best or all(table.verdict(lev.name, o.name) != "worse" for o in ok)]
-    # Rule c: simplicity order, risk moves a lever down, cost can promote a later lever.
+    # Rules 4-6: simplicity order, risk moves a lever down, cost can promote a later lever.
     ordered, pushed = _order_candidates(candidates, names)
     money = _costs_of(levers, costs)
     cheaper = _cheaper_later(ordered, money, horizon_months)
     chosen = cheaper or ordered[0]
     others = sorted((lev for lev in ok if lev is not chosen), key=lambda lev: -lev.mean)
 
-    # Rule d: confidence.
+    # Rule 7: confidence.
     beaten = [o for o in others if table.verdict(chosen.name, o.name) == "better"]
     if not others:
         confidence: Confidence = "likely"
@@ -217,14 +219,15 @@ def recommend(levers: Sequence[LeverSummary], verdicts: Sequence[PairVerdict | M
             reasons.append(f"The eval set is small and the margin ({margin:+.2f}) is below the minimum "
                            f"detectable difference ({mdd:.2f}), so this is a toss-up.")
 
-    # Rule e: numbered reasons, pair by pair.
+    # Rule 8: reasons with numbers, pair by pair.
     for o in others:
         v = table.get(chosen.name, o.name)
         if v is None:
             reasons.append(f"{chosen.name} and {o.name} were not compared directly; treated as indistinguishable.")
         elif v.verdict == "indistinguishable":
+            why = _why(chosen, o, ordered, pushed, money, cheaper, names, horizon_months)
             reasons.append(f"{chosen.name} and {o.name} are indistinguishable ({_diff(v)}); "
-                           f"{chosen.name} is chosen because {_why(chosen, o, ordered, pushed, money, cheaper, names)}.")
+                           f"{chosen.name} is chosen because {why}.")
         else:
             p = f", McNemar p={v.p_value:.3g}" if v.p_value is not None else ""
             reasons.append(f"{chosen.name} scored {_score(chosen)} vs {o.name} {_score(o)}: {_diff(v)}, "
@@ -241,7 +244,7 @@ def recommend(levers: Sequence[LeverSummary], verdicts: Sequence[PairVerdict | M
                        f"over {horizon_months:g} months, one-off costs included.")
     reasons += skipped_lines
 
-    # Rule f: what would change this.
+    # Rule 9: what would change this.
     for o in others:
         if table.verdict(chosen.name, o.name) == "indistinguishable":
             change.append(_larger_eval_line(chosen, o, table.get(chosen.name, o.name), mdd, n_eval))
@@ -254,15 +257,17 @@ def recommend(levers: Sequence[LeverSummary], verdicts: Sequence[PairVerdict | M
 
 
 def _why(chosen: LeverSummary, other: LeverSummary, ordered: list[LeverSummary], pushed: list[str],
-         money: dict[str, LeverCost], cheaper: LeverSummary | None, names: list[str]) -> str:
+         money: dict[str, LeverCost], cheaper: LeverSummary | None, names: list[str], horizon: float) -> str:
     """Why the chosen lever wins a tie with `other`."""
+    mine, theirs = money.get(chosen.name), money.get(other.name)
     if cheaper is chosen:
-        return "it is cheaper in total at the stated volume"
+        if mine and theirs and theirs.total(horizon) is not None and mine.total(horizon) < theirs.total(horizon):
+            return "it is cheaper in total at the stated volume"
+        return f"it is cheaper in total than {ordered[0].name}, the simplest equally good lever"
     if other.name in pushed:
         return f"{other.name} carries risk ({', '.join(other.risks)})"
     if other not in ordered:
-        return "the other is significantly worse than another lever"
-    mine, theirs = money.get(chosen.name), money.get(other.name)
+        return f"{other.name} is significantly worse than another lever"
     if mine and theirs and mine.per_call <= theirs.per_call and mine.one_off_cost <= theirs.one_off_cost:
         return "it is cheaper and simpler"
     return "it is simpler" if _rank(chosen.name, names) < _rank(other.name, names) else "it comes first in the order"

@@ -134,6 +134,15 @@ class GenerationOptions(_Strict):
     batch_size: int = Field(8, ge=1, le=512)
 
 
+class CostOptions(_Strict):
+    """Prices for the cost model: token prices for an endpoint, or the hourly cost of the machine for local runs."""
+
+    price_per_1m_input: float | None = Field(None, ge=0)
+    price_per_1m_output: float | None = Field(None, ge=0)
+    machine_cost_per_hour: float | None = Field(0.20, ge=0, description="default: a small cloud CPU machine")
+    calls_per_month: float | None = Field(10_000, ge=0)
+
+
 class Task(_Strict):
     name: str = Field(min_length=1, max_length=100)
     instruction: str = Field(min_length=1)
@@ -142,6 +151,7 @@ class Task(_Strict):
     rubric: Union[str, list[dict], dict]
     levers: LeverOptions = Field(default_factory=LeverOptions)
     generation: GenerationOptions = Field(default_factory=GenerationOptions)
+    costs: CostOptions = Field(default_factory=CostOptions)
     seed: int = 0
 
     # set by load_task, not by the user

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,6 +45,7 @@ def generate_cached(
     reporter: Reporter,
     description: str,
     adapter_id: str | None = None,
+    context=None,
 ) -> list[Generation]:
     """Generate what the cache lacks, saving each batch as it finishes, so a killed run resumes."""
     keys = [generation_key(backend.identity, adapter_id, c, max_new_tokens) for c in conversations]
@@ -64,5 +66,6 @@ def generate_cached(
                 cache.put_many(rows)
                 stage.advance(len(gens))
 
-            backend.generate([conversations[i] for i in todo], max_new_tokens, on_done)
+            with context() if context else nullcontext():  # e.g. attach an adapter, only when there is work
+                backend.generate([conversations[i] for i in todo], max_new_tokens, on_done)
     return [results[i] for i in range(len(keys))]

@@ -1,6 +1,7 @@
 """Local transformers backend: one model load, batched greedy generation, optional LoRA adapter."""
 from __future__ import annotations
 
+import math
 import os
 import time
 from contextlib import contextmanager
@@ -34,7 +35,7 @@ class LocalBackend:
     kind = "local"
 
     def __init__(self, where: Path | str, batch_size: int = 8, device: str | None = None):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoTokenizer
 
         self.where = where
         self.device = device or pick_device()
@@ -42,12 +43,10 @@ class LocalBackend:
         self.batch_size = batch_size
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(where)
-            dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
-            self.model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype).to(self.device)
         except OSError as err:
             raise UserError(None, "model", f"cannot load model {where}: {str(err).splitlines()[0]}",
                             "offline? point `model:` at a local folder or use the bundled default") from None
-        self.model.eval()
+        self._model = None  # loaded on first use: a warm rerun answered from the cache never loads it
         if self.tokenizer.chat_template is None:
             raise UserError(None, "model", f"{where} has no chat template", "use an instruction-tuned (chat) model")
         self.tokenizer.padding_side = "left"
@@ -55,8 +54,37 @@ class LocalBackend:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.stop_ids = self._stop_ids()
         self.identity = f"local:{fingerprint_folder(where)}"
-        self.n_parameters = sum(p.numel() for p in self.model.parameters())
-        self._active = self.model  # the base model, or a PeftModel while an adapter is attached
+        self._active = None  # a PeftModel while an adapter is attached
+
+    @property
+    def model(self):
+        if self._model is None:
+            from transformers import AutoModelForCausalLM
+
+            dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+            self._model = AutoModelForCausalLM.from_pretrained(self.where, dtype=dtype).to(self.device)
+            self._model.eval()
+        return self._model
+
+    @model.setter
+    def model(self, value) -> None:
+        self._model = value
+
+    @property
+    def n_parameters(self) -> int:
+        """Parameter count, read from safetensors headers when the model is not loaded yet."""
+        if self._model is None and Path(str(self.where)).is_dir():
+            from safetensors import safe_open
+
+            files = sorted(Path(str(self.where)).glob("*.safetensors"))
+            if files:
+                total = 0
+                for f in files:
+                    with safe_open(str(f), framework="pt") as fh:
+                        for name in fh.keys():
+                            total += math.prod(fh.get_slice(name).get_shape())
+                return total
+        return sum(p.numel() for p in self.model.parameters())
 
     def _stop_ids(self) -> list[int]:
         ids = {self.tokenizer.eos_token_id}
@@ -89,7 +117,7 @@ class LocalBackend:
         try:
             yield
         finally:
-            self._active = self.model
+            self._active = None
             self.model = peft_model.unload()
 
     @torch.inference_mode()
@@ -108,7 +136,7 @@ class LocalBackend:
                 ids[row, width - len(prompts[i]):] = torch.tensor(prompts[i])
                 mask[row, width - len(prompts[i]):] = 1
             t0 = time.perf_counter()
-            gen = self._active.generate(
+            gen = (self._active or self.model).generate(
                 input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
                 max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
                 eos_token_id=self.stop_ids, pad_token_id=pad,

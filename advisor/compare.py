@@ -1,0 +1,326 @@
+"""The comparison: load the task, run every lever on the same model and eval set, score, compare, decide."""
+from __future__ import annotations
+
+import platform
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from . import costs as costmodel
+from . import stats
+from .backends.base import generate_cached
+from .data import Document, Example, content_hash, load_corpus, load_examples, split_dev
+from .decide import LeverSummary, recommend
+from .errors import UserError, did_you_mean
+from .levers.base import Bench, Lever, Variant
+from .levers.finetune import FinetuneLever
+from .levers.prompt import PromptLever
+from .levers.retrieval import RetrievalLever
+from .progress import Reporter
+from .runs import JsonlCache, write_json, write_jsonl
+from .scoring import Rubric, load_rubric
+from .spec import Task, load_task
+
+LEVERS: dict[str, Lever] = {lever.name: lever for lever in (PromptLever(), RetrievalLever(), FinetuneLever())}
+SCHEMA_VERSION = 1
+SMALL_EVAL = 30
+
+
+@dataclass
+class Loaded:
+    """A task with its data read and checked; no model work yet."""
+
+    task: Task
+    train: list[Example]
+    eval: list[Example]
+    corpus: list[Document]
+    rubric: Rubric
+    levers: list[str]
+    warnings: list[dict] = field(default_factory=list)
+
+
+def load(task_path: str | Path, levers: list[str] | None = None, limit: int | None = None,
+         seed: int | None = None) -> Loaded:
+    """Every load-time check (`advise validate`): spec, files, rows, rubric, lever names."""
+    task = load_task(task_path)
+    if seed is not None:
+        task.seed = seed
+    tf = task.task_file
+    train = load_examples(task.resolve(task.data.train), "data.train")
+    evals = load_examples(task.resolve(task.data.eval), "data.eval")
+    if limit is not None:
+        evals = evals[:limit]
+    corpus = load_corpus([task.resolve(p) for p in task.data.corpus])
+    rubric = load_rubric(task.rubric, task.base_dir, tf)
+    names = levers or list(LEVERS)
+    for name in names:
+        if name not in LEVERS:
+            raise UserError(None, "--levers", f"unknown lever {name!r}", did_you_mean(name, list(LEVERS)))
+    if len(train) < 8:
+        raise UserError(task.resolve(task.data.train), None, f"only {len(train)} training examples",
+                        "need at least 8 (a dev split is carved from them)")
+    k_max = max(task.levers.prompt.shots)
+    if "prompt" in names and task.levers.prompt.enabled and k_max > len(train) // 2:
+        raise UserError(tf, "levers.prompt.shots", f"k={k_max} is larger than the training pool allows",
+                        f"use k <= {len(train) // 2}")
+    if corpus and "retrieval" in names and max(task.levers.retrieval.top_k) > 10_000:
+        raise UserError(tf, "levers.retrieval.top_k", "too large")
+    warnings = []
+    known = {d.id for d in corpus}
+    missing = sorted({c for e in evals for c in e.context_ids} - known) if corpus else []
+    if missing:
+        warnings.append({"code": "unknown_context_ids",
+                         "message": f"{len(missing)} context_ids in the eval set name no corpus document (e.g. {missing[0]!r})"})
+    if len(evals) < SMALL_EVAL:
+        warnings.append({"code": "small_eval_set",
+                         "message": f"the eval set has {len(evals)} examples; differences under ~0.2 will not be detectable"})
+    return Loaded(task, train, evals, corpus, rubric, names, warnings)
+
+
+def _max_new_tokens(task: Task, train: list[Example], count_tokens) -> int:
+    """The generation cap: a margin over the longest training output (rambling rows hold up a batch)."""
+    if task.generation.max_new_tokens:
+        return task.generation.max_new_tokens
+    longest = max(count_tokens(e.output) for e in train)
+    return int(min(1024, longest * 1.25 + 8))
+
+
+def make_backend(task: Task, reporter: Reporter):
+    """The generation backend for `model:` and, for endpoints with `weights`, a factory of the local copy."""
+    from .backends.models import resolve_model
+
+    if isinstance(task.model, str):
+        from .backends.local import LocalBackend
+
+        identity, where = resolve_model(task.model, task.base_dir, "model", task.task_file, reporter)
+        backend = LocalBackend(where, batch_size=task.generation.batch_size)
+        backend.description = identity
+        return backend, None
+    from .backends.openai_compat import OpenAIBackend
+
+    backend = OpenAIBackend(task.model, task.task_file)
+    factory = None
+    if task.model.weights:
+        def factory():
+            from .backends.local import LocalBackend
+
+            ident, where = resolve_model(task.model.weights, task.base_dir, "model.weights", task.task_file, reporter)
+            local = LocalBackend(where, batch_size=task.generation.batch_size)
+            local.description = ident
+            return local
+    return backend, factory
+
+
+def _generate(bench: Bench, variant: Variant, examples: list[Example], description: str):
+    backend = variant.backend or bench.backend
+    context = (lambda: backend.adapter(variant.adapter)) if variant.adapter else None
+    return generate_cached(backend, variant.build(examples), bench.max_new_tokens, bench.gen_cache, bench.reporter,
+                           description, adapter_id=variant.adapter_id, context=context)
+
+
+def _embed_for(bench: Bench):
+    return bench.embedder if bench.rubric.needs_embedder else None
+
+
+def run_lever(lever: Lever, bench: Bench) -> dict:
+    """Prepare the lever, choose its variant on dev, generate and score the eval set."""
+    reason = lever.skip_reason(bench)
+    if reason:
+        return {"name": lever.name, "status": "skipped", "reason": reason}
+    t0 = time.perf_counter()
+    prepared = lever.prepare(bench)
+    chosen, dev_rows = prepared.variants[0], []
+    if len(prepared.variants) > 1:
+        dev_refs = [e.output for e in bench.dev]
+        for variant in prepared.variants:
+            gens = _generate(bench, variant, bench.dev, f"{lever.name} on dev: {variant.name}")
+            score = float(np.mean(bench.rubric.score([g.text for g in gens], dev_refs, embed=_embed_for(bench))["total"]))
+            dev_rows.append({"variant": variant.name, "score": round(score, 4), **variant.info})
+        best = max(range(len(dev_rows)), key=lambda i: (dev_rows[i]["score"], -i))
+        chosen = prepared.variants[best]
+    gens = _generate(bench, chosen, bench.eval, f"{lever.name} on eval")
+    refs = [e.output for e in bench.eval]
+    scores = bench.rubric.score([g.text for g in gens], refs, embed=_embed_for(bench))
+    rows = []
+    for i, (ex, g) in enumerate(zip(bench.eval, gens)):
+        rows.append({"id": ex.id, "input": ex.input, "reference": ex.output, "prediction": g.text,
+                     "scores": {name: round(float(vals[i]), 4) for name, vals in scores.items()},
+                     "input_tokens": g.input_tokens, "output_tokens": g.output_tokens, "seconds": round(g.seconds, 4)})
+    pred_path = bench.run_dir / "predictions" / f"{lever.name}.jsonl"
+    write_jsonl(pred_path, rows)
+    latencies = np.array([g.seconds for g in gens])
+    return {
+        "name": lever.name, "status": "ok", "reason": None,
+        "chosen": {"variant": chosen.name, **chosen.info},
+        "dev": dev_rows, "details": prepared.details, "warnings": prepared.warnings,
+        "cost": {
+            "input_tokens_per_call": float(np.mean([g.input_tokens for g in gens])),
+            "output_tokens_per_call": float(np.mean([g.output_tokens for g in gens])),
+            "seconds_per_call": float(latencies.mean()),
+            "latency_p50": float(np.percentile(latencies, 50)), "latency_p95": float(np.percentile(latencies, 95)),
+            "train_seconds": round(prepared.train_seconds, 2), "index_seconds": round(prepared.index_seconds, 2),
+        },
+        "artifacts": {"predictions": str(pred_path.relative_to(bench.run_dir)), **prepared.artifacts},
+        "wall_seconds": round(time.perf_counter() - t0, 2),
+        "_scores": scores,
+    }
+
+
+def analyse(levers: list[dict], rubric: Rubric, evals: list[Example], task: Task, warnings: list[dict]) -> dict:
+    """Intervals, pairwise verdicts, costs, baselines and the recommendation (no model work)."""
+    seed = task.seed
+    pass_fail = {c.name: c.scorer.pass_fail for c in rubric.criteria}
+    ok = [lev for lev in levers if lev["status"] == "ok"]
+    for lev in ok:
+        sc = lev["_scores"]
+        lev["score"] = stats.bootstrap_ci(sc["total"], seed=seed).to_dict()
+        lev["criteria"] = {name: float(np.mean(v)) for name, v in sc.items() if name != "total"}
+        lev["criteria_ci"] = {name: stats.bootstrap_ci(v, seed=seed).to_dict() for name, v in sc.items() if name != "total"}
+    total_pass_fail = len(rubric.criteria) == 1 and all(pass_fail.values())
+    comparisons = []
+    for i, a in enumerate(ok):
+        for b in ok[i + 1:]:
+            v = stats.compare_levers(a["name"], a["_scores"]["total"], b["name"], b["_scores"]["total"],
+                                     pass_fail=total_pass_fail, seed=seed)
+            comparisons.append(v.to_dict())
+    prices = costmodel.Prices(task.costs.price_per_1m_input, task.costs.price_per_1m_output,
+                              task.costs.machine_cost_per_hour, task.costs.calls_per_month)
+    lever_costs = {}
+    for lev in ok:
+        c = lev["cost"]
+        usage = costmodel.LeverUsage(c["input_tokens_per_call"], c["output_tokens_per_call"], c["seconds_per_call"],
+                                     c["train_seconds"] + c["index_seconds"])
+        priced = costmodel.lever_costs(usage, prices)
+        if priced is not None:
+            lever_costs[lev["name"]] = priced
+            c.update(priced.to_dict())
+    mdd = None
+    if len(ok) >= 2:
+        top = sorted(ok, key=lambda lev: -lev["score"]["mean"])[:2]
+        mdd = stats.min_detectable_difference(top[0]["_scores"]["total"], top[1]["_scores"]["total"])
+        closest = min((abs(v["diff"]) for v in comparisons), default=None)
+        if closest is not None and closest < mdd and not any(w["code"] == "small_eval_set" for w in warnings):
+            warnings.append({"code": "eval_set_too_small_to_separate",
+                             "message": f"with {len(evals)} eval examples the smallest detectable difference is about "
+                                        f"{mdd:.2f}; some levers differ by less"})
+    refs = [e.output for e in evals]
+    baselines = {"majority_class": None}
+    if stats.looks_like_classification(refs):
+        label, share = stats.majority_baseline(refs)
+        baselines["majority_class"] = {"label": label, "score": share}
+        for lev in ok:
+            counts: dict[str, int] = {}
+            for row_pred in lev.get("_predictions", []):
+                counts[row_pred] = counts.get(row_pred, 0) + 1
+    summaries = [LeverSummary(name=lev["name"], status=lev["status"], reason=lev.get("reason"),
+                              mean=lev.get("score", {}).get("mean"), ci_low=lev.get("score", {}).get("ci_low"),
+                              ci_high=lev.get("score", {}).get("ci_high"), criteria=lev.get("criteria", {}),
+                              cost_per_1k_calls=lev["cost"].get("cost_per_1k_calls") if lev["status"] == "ok" else None,
+                              one_off_cost=lev["cost"].get("one_off_cost") if lev["status"] == "ok" else None,
+                              input_tokens_per_call=lev["cost"]["input_tokens_per_call"] if lev["status"] == "ok" else None)
+                 for lev in levers]
+    recall = next((v for lev in ok for k, v in lev.get("details", {}).get("retriever", {}).items()
+                   if k.startswith("recall@")), None)
+    rec = recommend(summaries, comparisons, lever_costs or None, warnings, mdd, n_eval=len(evals),
+                    retrieval_recall=recall)
+    return {
+        "comparisons": comparisons, "baselines": baselines, "min_detectable_difference": mdd,
+        "cost_model": {**prices.__dict__, "break_even": costmodel.break_even_table(lever_costs) if lever_costs else []},
+        "recommendation": rec.to_dict(),
+    }
+
+
+def environment(task: Task, backend) -> dict:
+    packages = {}
+    for name in ("advise", "torch", "transformers", "peft", "sentence-transformers", "faiss-cpu", "openai", "numpy"):
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": packages,
+            "device": getattr(backend, "device", "remote"), "threads": getattr(backend, "threads", None),
+            "seed": task.seed}
+
+
+def compare(task_path: str | Path, out: str | Path | None = None, levers: list[str] | None = None,
+            limit: int | None = None, seed: int | None = None, fresh: bool = False,
+            reporter: Reporter | None = None) -> dict:
+    """Run the whole comparison and write the run directory; returns results.json's content."""
+    reporter = reporter or Reporter()
+    timings: dict[str, float] = {}
+    t_start = time.perf_counter()
+    loaded = load(task_path, levers, limit, seed)
+    task = loaded.task
+    run_dir = Path(out) if out else Path("runs") / task.name
+    if fresh and run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    import torch
+
+    torch.manual_seed(task.seed)
+    t0 = time.perf_counter()
+    backend, local_factory = make_backend(task, reporter)
+    timings["load_model"] = round(time.perf_counter() - t0, 2)
+    train, dev = split_dev(loaded.train, task.data.dev_size, task.seed)
+
+    def embedder_factory():
+        from .backends.embedder import Embedder
+
+        return Embedder(task.levers.retrieval.embedder, reporter=reporter)
+
+    bench = Bench(task=task, backend=backend, train=train, dev=dev, eval=loaded.eval, corpus=loaded.corpus,
+                  rubric=loaded.rubric, run_dir=run_dir, reporter=reporter,
+                  max_new_tokens=_max_new_tokens(task, loaded.train, backend.count_tokens),
+                  gen_cache=JsonlCache(run_dir / "cache" / "generations.jsonl"),
+                  embedder_factory=embedder_factory, local_backend_factory=local_factory)
+    warnings = list(loaded.warnings)
+    results_levers = []
+    for name in loaded.levers:
+        t0 = time.perf_counter()
+        lev = run_lever(LEVERS[name], bench)
+        timings[f"lever_{name}"] = round(time.perf_counter() - t0, 2)
+        warnings += lev.pop("warnings", [])
+        results_levers.append(lev)
+    analysis = analyse(results_levers, loaded.rubric, loaded.eval, task, warnings)
+    for lev in results_levers:
+        lev.pop("_scores", None)
+    timings["total"] = round(time.perf_counter() - t_start, 2)
+    results = {
+        "schema_version": SCHEMA_VERSION,
+        "task": {"name": task.name, "instruction": task.instruction, "task_file": str(task.task_file),
+                 "sizes": {"train": len(train), "dev": len(dev), "eval": len(loaded.eval),
+                           "corpus_docs": len(loaded.corpus),
+                           "corpus_chunks": next((lev["details"].get("chunks") for lev in results_levers
+                                                  if lev["status"] == "ok" and "chunks" in lev.get("details", {})), None)},
+                 "hashes": {"train": content_hash(loaded.train), "eval": content_hash(loaded.eval),
+                            "corpus": content_hash(loaded.corpus) if loaded.corpus else None},
+                 "max_new_tokens": bench.max_new_tokens},
+        "model": {"kind": backend.kind, "id": getattr(backend, "description", backend.identity),
+                  "source": str(getattr(backend, "where", getattr(backend, "base_url", ""))),
+                  "parameters": backend.n_parameters if backend.kind == "local" else None},
+        "rubric": loaded.rubric.to_dict(),
+        "levers": results_levers,
+        "warnings": warnings,
+        "environment": environment(task, backend),
+        "timings": timings,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **analysis,
+    }
+    write_json(run_dir / "results.json", results)
+    from .report import render_report
+
+    render_report(results, load_predictions(run_dir, results), run_dir)
+    return results
+
+
+def load_predictions(run_dir: Path, results: dict) -> dict[str, list[dict]]:
+    from .runs import read_jsonl
+
+    return {lev["name"]: read_jsonl(run_dir / lev["artifacts"]["predictions"])
+            for lev in results["levers"] if lev["status"] == "ok"}

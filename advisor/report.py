@@ -1,0 +1,298 @@
+"""Render results.json + prediction records into report.html (self-contained) and report.md.
+
+Rendering only: every number shown comes from `results`; this module picks and orders what to
+show (which examples to put side by side) and formats it. Every string reaches the page through
+jinja2 autoescape; the only markup injected as-is is the SVG that `charts.py` draws.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from . import __version__, charts
+from .resources import data_dir
+
+EVIDENCE_DISAGREE = 30  # examples where the levers' totals differ most
+EVIDENCE_ALL_FAIL = 5  # examples every lever gets wrong
+FAIL_BELOW = 0.5  # a total under this counts as a failure for "all levers fail"
+LONG_TEXT = 280  # longer texts fold into <details>
+
+_LEVER_KEYS = {"score": dict, "criteria": dict, "criteria_ci": dict, "cost": dict, "chosen": dict,
+               "dev": list, "details": dict, "artifacts": dict}
+_TOP_KEYS = {"task": dict, "model": dict, "rubric": dict, "levers": list, "comparisons": list,
+             "baselines": dict, "warnings": list, "recommendation": dict, "environment": dict,
+             "timings": dict}
+PROMPT_KEYS = ("prompt", "system_prompt", "template", "instruction")
+
+
+def render_report(results: dict, predictions: dict[str, list[dict]], out_dir: Path) -> tuple[Path, Path]:
+    """Write report.html and report.md into `out_dir` (atomically) and return their paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    context = build_context(results, predictions)
+    env = _environment()
+    html_text = env.get_template("report.html.j2").render(**context)
+    md_text = env.get_template("report.md.j2").render(**context)
+    html_path, md_path = out_dir / "report.html", out_dir / "report.md"
+    _write_atomic(html_path, html_text)
+    _write_atomic(md_path, md_text)
+    return html_path, md_path
+
+
+def build_context(results: dict, predictions: dict[str, list[dict]]) -> dict:
+    """Everything the templates read: results with defaults filled in, charts, evidence rows."""
+    r = _with_defaults(results)
+    ok = [lv for lv in r["levers"] if lv.get("status") == "ok"]
+    rec_name = r["recommendation"].get("lever")
+    winner = next((lv for lv in r["levers"] if lv.get("name") == rec_name), None)
+    svgs = charts.report_charts(r)
+    return {
+        "r": r,
+        "ok_levers": ok,
+        "ranked_levers": _ranked(r["levers"]),
+        "winner": winner,
+        "criteria": _criterion_names(r),
+        "charts": {"scoreboard": _svg(svgs["scoreboard"]), "criteria": _svg(svgs["criteria"]),
+                   "break_even": _svg(svgs["break_even"]),
+                   "loss": {name: _svg(svg) for name, svg in svgs["loss"].items()}},
+        "evidence": select_evidence(predictions or {}, [str(lv.get("name")) for lv in ok], _criterion_names(r)),
+        "evidence_total": _count_examples(predictions or {}, [str(lv.get("name")) for lv in ok]),
+        "deploy": _deploy(winner, r["model"]) if winner else None,
+        "css": Markup((data_dir("templates") / "report.css").read_text(encoding="utf-8")),
+        "version": __version__,
+        "long_text": LONG_TEXT,
+        "fail_below": FAIL_BELOW,
+    }
+
+
+def select_evidence(predictions: dict[str, list[dict]], levers: list[str], criteria: list[str],
+                    limit: int = EVIDENCE_DISAGREE, all_fail: int = EVIDENCE_ALL_FAIL) -> list[dict]:
+    """Examples worth reading side by side: the widest spread of totals across levers, then a
+    few that every lever fails. Each row: id, input, reference, kind, spread, cells per lever."""
+    by_lever = {name: {str(rec.get("id")): rec for rec in predictions.get(name) or [] if isinstance(rec, dict)}
+                for name in levers}
+    order: list[str] = []
+    for name in levers:
+        order.extend(i for i in by_lever[name] if i not in order)
+    rows = []
+    for pos, ex_id in enumerate(order):
+        records = {name: by_lever[name].get(ex_id) for name in levers}
+        totals = [t for t in (_total(rec) for rec in records.values()) if t is not None]
+        if not totals:
+            continue
+        first = next(rec for rec in records.values() if rec)
+        rows.append({"id": ex_id, "pos": pos, "input": _text(first.get("input")),
+                     "reference": _text(first.get("reference")),
+                     "spread": max(totals) - min(totals) if len(totals) > 1 else 0.0,
+                     "best": max(totals), "cells": [_cell(name, records[name], criteria) for name in levers]})
+    disagree = sorted((row for row in rows if row["spread"] > 0), key=lambda row: (-row["spread"], row["pos"]))
+    chosen = [dict(row, kind="disagree") for row in disagree[:limit]]
+    taken = {row["id"] for row in chosen}
+    failing = sorted((row for row in rows if row["best"] < FAIL_BELOW and row["id"] not in taken),
+                     key=lambda row: (row["best"], row["pos"]))
+    chosen += [dict(row, kind="all fail") for row in failing[:all_fail]]
+    return chosen
+
+
+def _count_examples(predictions: dict[str, list[dict]], levers: list[str]) -> int:
+    ids = {str(rec.get("id")) for name in levers for rec in predictions.get(name) or [] if isinstance(rec, dict)}
+    return len(ids)
+
+
+def _cell(lever: str, record: dict | None, criteria: list[str]) -> dict:
+    if not record:
+        return {"lever": lever, "prediction": None, "total": None, "scores": []}
+    scores = record.get("scores") if isinstance(record.get("scores"), dict) else {}
+    return {"lever": lever, "prediction": _text(record.get("prediction")), "total": _total(record),
+            "scores": [(c, _finite(scores.get(c))) for c in criteria if c in scores]}
+
+
+def _total(record: dict | None) -> float | None:
+    if not record or not isinstance(record.get("scores"), dict):
+        return None
+    return _finite(record["scores"].get("total"))
+
+
+def _finite(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _with_defaults(results: dict) -> dict:
+    """A shallow copy where optional containers exist, so templates need no None checks on them."""
+    r = dict(results or {})
+    for key, kind in _TOP_KEYS.items():
+        if not isinstance(r.get(key), kind):
+            r[key] = kind()
+    if not isinstance(r.get("cost_model"), dict):
+        r["cost_model"] = None
+    if not isinstance(r["baselines"].get("majority_class"), dict):
+        r["baselines"] = dict(r["baselines"], majority_class=None)
+    levers = []
+    for lv in r["levers"]:
+        lv = dict(lv)
+        for key, kind in _LEVER_KEYS.items():
+            if not isinstance(lv.get(key), kind):
+                lv[key] = kind()
+        lv["dev"] = [row for row in lv["dev"] if isinstance(row, dict)]
+        levers.append(lv)
+    r["levers"] = levers
+    r["comparisons"] = [c for c in r["comparisons"] if isinstance(c, dict)]
+    r["warnings"] = [w for w in r["warnings"] if isinstance(w, dict)]
+    if not isinstance(r["rubric"].get("criteria"), list):
+        r["rubric"] = dict(r["rubric"], criteria=[])
+    return r
+
+
+def _ranked(levers: list[dict]) -> list[dict]:
+    """Ok levers by mean score (best first), then the rest in their original order."""
+    def key(item: tuple[int, dict]) -> tuple:
+        pos, lv = item
+        mean = _finite(lv["score"].get("mean"))
+        ok = lv.get("status") == "ok" and mean is not None
+        return (0 if ok else 1, -(mean or 0.0) if ok else 0.0, pos)
+    return [lv for _, lv in sorted(enumerate(levers), key=key)]
+
+
+def _criterion_names(r: dict) -> list[str]:
+    names = [str(c["name"]) for c in r["rubric"]["criteria"] if isinstance(c, dict) and c.get("name")]
+    for lv in r["levers"]:
+        names += [str(k) for k in lv["criteria"] if k != "total" and str(k) not in names]
+    return names
+
+
+def _deploy(winner: dict, model: dict) -> dict:
+    """What the deploy section shows for the recommended lever: paths and snippet inputs."""
+    artifacts, chosen = winner["artifacts"], winner["chosen"]
+    prompt = next((chosen[k] for k in PROMPT_KEYS if isinstance(chosen.get(k), str) and chosen[k]), None)
+    return {"adapter": artifacts.get("adapter"), "index": artifacts.get("index"),
+            "predictions": artifacts.get("predictions"), "prompt": prompt,
+            "prompt_file": artifacts.get("prompt"),
+            "base_model": model.get("source") or model.get("id") or "BASE_MODEL",
+            "other": {k: v for k, v in artifacts.items() if k not in ("adapter", "index", "predictions", "prompt")}}
+
+
+def _svg(svg: str | None) -> Markup | None:
+    """Chart SVG from charts.py: matplotlib escapes the text it writes; we never inline a script."""
+    if not svg:
+        return None
+    if "<script" in svg.lower():
+        raise ValueError("chart SVG contains a script element")
+    return Markup(svg)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(data_dir("templates"))),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), disabled_extensions=("md.j2",),
+                                     default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(num=fmt_num, money=fmt_money, count=fmt_count, secs=fmt_secs, pvalue=fmt_p,
+                       ci=fmt_ci, pyrepr=lambda v: repr(str(v)), csp_hash=csp_hash, md=md_cell,
+                       plain=fmt_plain, is_number=lambda v: _finite(v) is not None)
+    env.tests["number"] = lambda v: _finite(v) is not None
+    env.tests["mapping_of_scalars"] = lambda v: isinstance(v, dict) and all(
+        not isinstance(x, (dict, list)) for x in v.values())
+    return env
+
+
+def fmt_num(value: object, digits: int = 3) -> str:
+    v = _finite(value)
+    return "—" if v is None else f"{v:.{digits}f}"
+
+
+def fmt_ci(score: object, digits: int = 3) -> str:
+    """`0.741 [0.679, 0.802]` from a {mean, ci_low, ci_high} dict; missing bounds are dropped."""
+    if not isinstance(score, dict) or _finite(score.get("mean")) is None:
+        return "—"
+    text = fmt_num(score.get("mean"), digits)
+    lo, hi = _finite(score.get("ci_low")), _finite(score.get("ci_high"))
+    return text + (f" [{lo:.{digits}f}, {hi:.{digits}f}]" if lo is not None and hi is not None else "")
+
+
+def fmt_money(value: object) -> str:
+    v = _finite(value)
+    if v is None:
+        return "—"
+    if v == 0:
+        return "$0"
+    return f"${v:,.4f}" if abs(v) < 0.01 else f"${v:,.2f}"
+
+
+def fmt_count(value: object) -> str:
+    v = _finite(value)
+    if v is None:
+        return "—"
+    return f"{v:,.0f}" if abs(v) >= 100 or v == int(v) else f"{v:,.1f}"
+
+
+def fmt_secs(value: object) -> str:
+    v = _finite(value)
+    if v is None:
+        return "—"
+    if v >= 120:
+        return f"{v / 60:,.1f} min"
+    return f"{v:.2f} s" if v < 10 else f"{v:.0f} s"
+
+
+def fmt_p(value: object) -> str:
+    v = _finite(value)
+    if v is None:
+        return "—"
+    return "< 0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def fmt_plain(value: object) -> str:
+    """A details/chosen value as short text: numbers trimmed, mappings as `k: v · k: v`."""
+    if isinstance(value, bool) or value is None:
+        return {True: "yes", False: "no", None: "—"}[value]
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict) and all(not isinstance(x, (dict, list)) for x in value.values()):
+        return " · ".join(f"{k}: {fmt_plain(v)}" for k, v in value.items())
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def md_cell(value: object) -> str:
+    """Text safe inside a Markdown table cell: no pipes, no newlines, no raw HTML tags."""
+    text = " ".join(str(value).split())
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def csp_hash(script: str) -> str:
+    """The CSP source that allows exactly this inline script and nothing else."""
+    digest = hashlib.sha256(str(script).encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
