@@ -12,14 +12,18 @@ import re
 import textwrap
 from collections.abc import Iterable
 
+import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from .costs import DEFAULT_HORIZON_MONTHS
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 LEVER_COLORS = {"prompt": "#0072B2", "retrieval": "#E69F00", "finetune": "#009E73",
                 "retrieval+finetune": "#CC79A7"}
 _EXTRA_COLORS = ("#56B4E9", "#D55E00", "#F0E442", "#000000")
+WIDTH = 5.2  # inches at 100 dpi: 520 px, legible both at full size and shrunk onto a phone
 HIGHLIGHT = "#1d4ed8"
 MUTED = "#b6c0cc"
 INK = "#1f2933"
@@ -28,7 +32,7 @@ GRID = "#e4e7eb"
 _RC = {
     "svg.fonttype": "none",  # text stays text: small, selectable, uses the page's sans-serif fallback
     "font.family": "sans-serif",
-    "font.size": 10,
+    "font.size": 12,
     "axes.edgecolor": "#9aa5b1",
     "axes.labelcolor": INK,
     "axes.spines.top": False,
@@ -102,13 +106,15 @@ def scoreboard_chart(results: dict) -> str | None:
         ys = range(len(rows))
         colors = [HIGHLIGHT if name == recommended else MUTED for name, *_ in rows]
         ax.barh(list(ys), [r[1] for r in rows], color=colors, height=0.6, zorder=2)
+        labels = []
         for y, (name, mean, lo, hi) in zip(ys, rows):
-            if lo is not None and hi is not None:
+            has_ci = lo is not None and hi is not None
+            if has_ci:
                 ax.errorbar(mean, y, xerr=[[max(0.0, mean - lo)], [max(0.0, hi - mean)]], fmt="none",
                             ecolor=INK, elinewidth=1.4, capsize=4, zorder=3)
-            text = f"{mean:.3f}" + (f"  [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else "")
-            ax.text(max(mean, hi or mean) + 0.015, y, text, va="center", fontsize=9, color=INK)
-        labels = [f"{name}  ★" if name == recommended else name for name, *_ in rows]
+            # the numbers sit under the name, so they never run off the plot on a narrow figure
+            labels.append(f"{name}{'  ★' if name == recommended else ''}\n{mean:.3f}"
+                          + (f" [{lo:.2f}, {hi:.2f}]" if has_ci else ""))
         ax.set_yticks(list(ys), labels)
         for tick, (name, *_) in zip(ax.get_yticklabels(), rows):
             if name == recommended:
@@ -116,17 +122,17 @@ def scoreboard_chart(results: dict) -> str | None:
                 tick.set_color(HIGHLIGHT)
         if base_score is not None:
             ax.axvline(base_score, color="#7b8794", linestyle="--", linewidth=1, zorder=1)
-            ax.text(base_score, len(rows) - 0.45, f" majority class {base_score:.2f}", fontsize=8,
+            ax.text(base_score, len(rows) - 0.45, f" majority class {base_score:.2f}", fontsize=10,
                     color="#52606d", va="bottom")
-        ax.set_xlim(0, 1.32)
+        ax.set_xlim(0, 1.0)
         ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
-        ax.set_ylim(-0.6, len(rows) - 0.2)
+        ax.set_ylim(-0.6, len(rows) - 0.1)
         ax.set_xlabel("score (mean, 95% CI)")
         ax.grid(axis="x", color=GRID, zorder=0)
         ax.spines["left"].set_visible(False)
         ax.tick_params(axis="y", length=0)
 
-    return _render("scoreboard", "Mean score per lever with 95% confidence intervals", 7.2,
+    return _render("scoreboard", "Mean score per lever with 95% confidence intervals", WIDTH,
                    1.1 + 0.55 * len(rows), draw)
 
 
@@ -179,10 +185,10 @@ def criteria_chart(results: dict) -> str | None:
         ax.set_ylim(0, 1.05)
         ax.set_ylabel("mean score")
         ax.grid(axis="y", color=GRID, zorder=0)
-        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(4, len(levers)), fontsize=9)
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3 if len(levers) == 3 else 2, fontsize=11)
         return True
 
-    return _render("criteria", "Mean score per rubric criterion and lever", 7.2, 3.4, draw)
+    return _render("criteria", "Mean score per rubric criterion and lever", WIDTH, 3.4, draw)
 
 
 def _points(series: object) -> list[tuple[float, float]]:
@@ -216,73 +222,93 @@ def loss_curve_chart(lever: dict) -> str | None:
         if best is not None:
             ax.axvline(best, color="#52606d", linestyle=":", linewidth=1.2)
             ax.annotate(f"kept step {best:g}", xy=(best, 1), xycoords=("data", "axes fraction"),
-                        xytext=(4, -12), textcoords="offset points", fontsize=8, color="#52606d")
+                        xytext=(4, -12), textcoords="offset points", fontsize=10, color="#52606d")
         ax.set_xlabel("step")
         ax.set_ylabel("loss")
         ax.grid(color=GRID)
-        ax.legend(loc="upper right", fontsize=9)
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=11)
 
-    return _render(f"loss-{name}", f"Training and dev loss per step for {name}", 7.2, 3.0, draw)
+    return _render(f"loss-{name}", f"Training and dev loss per step for {name}", WIDTH, 3.0, draw)
+
+
+def _calls(value: float, _pos: object = None) -> str:
+    """Compact call counts for a narrow axis: 0, 20k, 1.5M."""
+    if abs(value) >= 1_000_000:
+        return f"{value / 1_000_000:g}M"
+    return f"{value / 1000:g}k" if abs(value) >= 1000 else f"{value:g}"
 
 
 def _money(value: float, _pos: object = None) -> str:
-    return f"${value:,.2f}" if value < 100 else f"${value:,.0f}"
+    if value == 0 or abs(value) >= 0.1:
+        return f"${value:,.2f}" if abs(value) < 100 else f"${value:,.0f}"
+    return f"${value:.3g}"  # small budgets: keep the digits that differ between ticks
 
 
 def break_even_chart(results: dict) -> str | None:
-    """Monthly cost against calls per month, one line per ok lever with a per-call price.
+    """Monthly cost against calls per month, one line per ok lever with a price per call.
 
-    Each line is linear: cost_per_1k_calls per 1,000 calls plus the fixed monthly part implied by
-    the lever's own `monthly_cost` at the cost model's `calls_per_month` (zero when not given).
+    As in advisor/costs.py, a lever's one-off cost is spread over the break-even horizon (months),
+    so each line is one_off / horizon + cost_per_1k_calls * calls / 1000, and two lines cross at
+    the `break_even_calls_per_month` of the cost model's break-even rows (marked with dots).
     """
     model = results.get("cost_model")
     if not isinstance(model, dict):
         return None
-    volume = _num(model.get("calls_per_month"))
+    rows = [row for row in model.get("break_even") or [] if isinstance(row, dict)]
+    horizon = next((h for h in (_num(row.get("horizon_months")) for row in rows) if h and h > 0),
+                   float(DEFAULT_HORIZON_MONTHS))
     lines = []
     for i, lv in enumerate(_ok_levers(results)):
         cost = lv.get("cost") or {}
         per_1k = _num(cost.get("cost_per_1k_calls"))
-        if per_1k is None:
-            continue
-        monthly = _num(cost.get("monthly_cost"))
-        fixed = 0.0
-        if monthly is not None and volume is not None:
-            fixed = max(0.0, monthly - per_1k * volume / 1000)
-        lines.append((str(lv.get("name")), i, per_1k, fixed))
+        if per_1k is not None:
+            lines.append((str(lv.get("name")), i, per_1k, (_num(cost.get("one_off_cost")) or 0.0) / horizon))
     if not lines:
         return None
-    crossings = []
-    for item in model.get("break_even") or []:
-        x = _num(item.get("calls_per_month")) if isinstance(item, dict) else None
-        if x is not None and x >= 0:
-            crossings.append((x, str(item.get("a", "")), str(item.get("b", ""))))
-    x_max = max([2 * volume if volume else 0.0] + [1.4 * c[0] for c in crossings] + [1000.0])
     by_name = {name: (per_1k, fixed) for name, _, per_1k, fixed in lines}
+    crossings = []
+    for row in rows:
+        x = _num(row.get("break_even_calls_per_month"))
+        name = str(row.get("lever"))
+        if x is not None and x > 0 and name in by_name:
+            per_1k, fixed = by_name[name]
+            crossings.append((x, fixed + per_1k * x / 1000))
+    volume = _num(model.get("calls_per_month"))
+    marks = [x for x, _ in crossings] + ([volume] if volume else [])
+    # log-log: break-evens of a few hundred calls and a volume of millions both stay readable
+    x_lo = max(1.0, min(marks) / 10) if marks else 100.0
+    x_hi = max(marks) * 10 if marks else 1_000_000.0
+    xs = np.geomspace(x_lo, x_hi, 64)
+    curves = [(name, i, fixed + per_1k * xs / 1000) for name, i, per_1k, fixed in lines]
+    log_scale = all(float(ys.min()) > 0 for _, _, ys in curves)
 
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
-        for name, i, per_1k, fixed in lines:
-            ax.plot([0, x_max], [fixed, fixed + per_1k * x_max / 1000], color=lever_color(name, i),
-                    linewidth=2, label=name)
+        for name, i, ys in curves:
+            ax.plot(xs, ys, color=lever_color(name, i), linewidth=2, label=name)
         if volume is not None:
             ax.axvline(volume, color="#52606d", linestyle="--", linewidth=1)
-            ax.annotate(f"your volume: {volume:,.0f}/month", xy=(volume, 1), xycoords=("data", "axes fraction"),
-                        xytext=(4, -12), textcoords="offset points", fontsize=8, color="#52606d")
-        for x, a, b in crossings:
-            if a in by_name:
-                per_1k, fixed = by_name[a]
-                ax.plot([x], [fixed + per_1k * x / 1000], marker="o", color=INK, markersize=5, zorder=4)
-        ax.set_xlim(0, x_max)
-        ax.set_ylim(bottom=0)
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+            ax.annotate(f"your volume: {_calls(volume)}/month", xy=(volume, 1), xycoords=("data", "axes fraction"),
+                        xytext=(-4, -12), textcoords="offset points", fontsize=10, color="#52606d", ha="right")
+        for x, y in crossings:
+            ax.plot([x], [y], marker="o", color=INK, markersize=5, zorder=4)
+        if log_scale:
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(bottom=0)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax.set_xlim(x_lo, x_hi)
+        ax.xaxis.set_major_formatter(FuncFormatter(_calls))
         ax.yaxis.set_major_formatter(FuncFormatter(_money))
-        ax.set_xlabel("calls per month")
-        ax.set_ylabel("monthly cost")
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda *_: ""))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda *_: ""))
+        ax.set_xlabel("calls per month" + (" (log scale)" if log_scale else ""))
+        ax.set_ylabel(f"cost per month (one-off / {horizon:g})")
         ax.grid(color=GRID)
-        ax.legend(loc="upper left", fontsize=9)
+        ax.legend(loc="upper left", fontsize=11)
 
-    return _render("break-even", "Monthly cost against calls per month for each lever", 7.2, 3.4, draw)
+    return _render("break-even", "Monthly cost against calls per month for each lever", WIDTH, 3.4, draw)
 
 
 def report_charts(results: dict) -> dict:

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -30,7 +31,7 @@ _LEVER_KEYS = {"score": dict, "criteria": dict, "criteria_ci": dict, "cost": dic
 _TOP_KEYS = {"task": dict, "model": dict, "rubric": dict, "levers": list, "comparisons": list,
              "baselines": dict, "warnings": list, "recommendation": dict, "environment": dict,
              "timings": dict}
-PROMPT_KEYS = ("prompt", "system_prompt", "template", "instruction")
+PROMPT_KEYS = ("instruction", "prompt", "system_prompt", "template")
 
 
 def render_report(results: dict, predictions: dict[str, list[dict]], out_dir: Path) -> tuple[Path, Path]:
@@ -79,9 +80,7 @@ def select_evidence(predictions: dict[str, list[dict]], levers: list[str], crite
     few that every lever fails. Each row: id, input, reference, kind, spread, cells per lever."""
     by_lever = {name: {str(rec.get("id")): rec for rec in predictions.get(name) or [] if isinstance(rec, dict)}
                 for name in levers}
-    order: list[str] = []
-    for name in levers:
-        order.extend(i for i in by_lever[name] if i not in order)
+    order = list(dict.fromkeys(ex_id for name in levers for ex_id in by_lever[name]))  # first seen, no repeats
     rows = []
     for pos, ex_id in enumerate(order):
         records = {name: by_lever[name].get(ex_id) for name in levers}
@@ -145,6 +144,8 @@ def _with_defaults(results: dict) -> dict:
         r["baselines"] = dict(r["baselines"], majority_class=None)
     levers = []
     for lv in r["levers"]:
+        if not isinstance(lv, dict):
+            continue
         lv = dict(lv)
         for key, kind in _LEVER_KEYS.items():
             if not isinstance(lv.get(key), kind):
@@ -179,12 +180,13 @@ def _criterion_names(r: dict) -> list[str]:
 def _deploy(winner: dict, model: dict) -> dict:
     """What the deploy section shows for the recommended lever: paths and snippet inputs."""
     artifacts, chosen = winner["artifacts"], winner["chosen"]
-    prompt = next((chosen[k] for k in PROMPT_KEYS if isinstance(chosen.get(k), str) and chosen[k]), None)
-    return {"adapter": artifacts.get("adapter"), "index": artifacts.get("index"),
-            "predictions": artifacts.get("predictions"), "prompt": prompt,
-            "prompt_file": artifacts.get("prompt"),
+    texts = [source[k] for k in PROMPT_KEYS for source in (artifacts, chosen)
+             if isinstance(source.get(k), str) and source[k].strip()]
+    shown = ("adapter", "index", "chunks", "predictions", *PROMPT_KEYS)
+    return {"adapter": artifacts.get("adapter"), "index": artifacts.get("index"), "chunks": artifacts.get("chunks"),
+            "predictions": artifacts.get("predictions"), "prompt": texts[0] if texts else None,
             "base_model": model.get("source") or model.get("id") or "BASE_MODEL",
-            "other": {k: v for k, v in artifacts.items() if k not in ("adapter", "index", "predictions", "prompt")}}
+            "other": {k: v for k, v in artifacts.items() if k not in shown}}
 
 
 def _svg(svg: str | None) -> Markup | None:
@@ -208,11 +210,46 @@ def _environment() -> Environment:
     )
     env.filters.update(num=fmt_num, money=fmt_money, count=fmt_count, secs=fmt_secs, pvalue=fmt_p,
                        ci=fmt_ci, pyrepr=lambda v: repr(str(v)), csp_hash=csp_hash, md=md_cell,
-                       plain=fmt_plain, is_number=lambda v: _finite(v) is not None)
-    env.tests["number"] = lambda v: _finite(v) is not None
-    env.tests["mapping_of_scalars"] = lambda v: isinstance(v, dict) and all(
-        not isinstance(x, (dict, list)) for x in v.values())
+                       plain=fmt_plain, when=fmt_when, columns=table_columns)
+    env.tests.update(
+        number=lambda v: _finite(v) is not None,
+        chosen_by=is_chosen_row,
+        scalar_mapping=lambda v: isinstance(v, dict) and bool(v) and all(map(_is_scalar, v.values())),
+        records=lambda v: isinstance(v, list) and bool(v) and all(
+            isinstance(row, dict) and all(map(_is_scalar, row.values())) for row in v),
+    )
     return env
+
+
+def _is_scalar(value: object) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def table_columns(rows: list[dict], first: tuple[str, ...] = ()) -> list[str]:
+    """Column names for a list of dicts: `first` (when present), then every other key in order seen."""
+    seen = [k for k in first if any(k in row for row in rows)]
+    for row in rows:
+        seen += [k for k in row if k not in seen]
+    return seen
+
+
+def is_chosen_row(row: dict, chosen: dict) -> bool:
+    """Whether a dev-table row is the variant the lever kept: same `variant`, else same settings."""
+    if "variant" in row and "variant" in chosen:
+        return row["variant"] == chosen["variant"]
+    keys = [k for k in row if k not in ("variant", "score")]
+    return bool(keys) and all(k in chosen and chosen[k] == row[k] for k in keys)
+
+
+def fmt_when(value: object) -> str:
+    """An ISO timestamp as `2025-06-01 12:00 UTC`; anything else unchanged."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None and moment.utcoffset() == timezone.utc.utcoffset(None):
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return moment.strftime("%Y-%m-%d %H:%M") + (moment.strftime(" %z") if moment.tzinfo else "")
 
 
 def fmt_num(value: object, digits: int = 3) -> str:
@@ -235,7 +272,13 @@ def fmt_money(value: object) -> str:
         return "—"
     if v == 0:
         return "$0"
-    return f"${v:,.4f}" if abs(v) < 0.01 else f"${v:,.2f}"
+    if abs(v) >= 1:
+        return f"${v:,.2f}"
+    text = f"{v:.3g}"  # per-call prices are tiny: keep three significant digits
+    if "e" in text:
+        return f"${v:.2e}"
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return f"${v:.{max(2, decimals)}f}"
 
 
 def fmt_count(value: object) -> str:
@@ -249,6 +292,8 @@ def fmt_secs(value: object) -> str:
     v = _finite(value)
     if v is None:
         return "—"
+    if v == 0:
+        return "0 s"
     if v >= 120:
         return f"{v / 60:,.1f} min"
     return f"{v:.2f} s" if v < 10 else f"{v:.0f} s"
@@ -267,8 +312,12 @@ def fmt_plain(value: object) -> str:
         return {True: "yes", False: "no", None: "—"}[value]
     if isinstance(value, float):
         return f"{value:.4g}"
-    if isinstance(value, dict) and all(not isinstance(x, (dict, list)) for x in value.values()):
+    if isinstance(value, int) and abs(value) >= 10_000:
+        return f"{value:,}"
+    if isinstance(value, dict) and all(map(_is_scalar, value.values())):
         return " · ".join(f"{k}: {fmt_plain(v)}" for k, v in value.items())
+    if isinstance(value, list) and all(map(_is_scalar, value)):
+        return ", ".join(fmt_plain(v) for v in value) or "—"
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)

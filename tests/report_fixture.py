@@ -58,6 +58,7 @@ def make_results(
             "sizes": {"train": 480, "dev": 60, "eval": 60, "corpus_docs": 35, "corpus_chunks": 212},
             "hashes": {"train": "sha256:3f9a1c0d5e7b", "eval": "sha256:91bb02e4c6aa",
                        "corpus": "sha256:c0ffee12ab34"},
+            "max_new_tokens": 48,
         },
         "model": {"kind": "local", "id": "SmolLM2-135M-Instruct",
                   "source": "~/.cache/advise/models/smollm2-135m-instruct", "parameters": 134515008},
@@ -71,18 +72,19 @@ def make_results(
         "levers": levers,
         "comparisons": [
             {"a": "finetune", "b": "prompt", "diff": 0.214, "ci_low": 0.131, "ci_high": 0.297,
-             "p_value": 0.0004, "test": "paired bootstrap", "verdict": "better"},
+             "p_value": 0.0004, "test": "mcnemar+paired_bootstrap", "verdict": "better"},
             {"a": "finetune", "b": "retrieval", "diff": 0.061, "ci_low": -0.012, "ci_high": 0.133,
-             "p_value": 0.11, "test": "paired bootstrap", "verdict": "indistinguishable"},
+             "p_value": 0.11, "test": "paired_bootstrap", "verdict": "indistinguishable"},
             {"a": "retrieval", "b": "prompt", "diff": 0.153, "ci_low": 0.071, "ci_high": 0.236,
-             "p_value": None, "test": "paired bootstrap", "verdict": "better"},
+             "p_value": None, "test": "paired_bootstrap", "verdict": "better"},
         ],
         "baselines": {"majority_class": {"label": "billing", "score": 0.31}} if baselines else {},
         "warnings": [
-            {"code": "small-eval", "message": "Only 60 eval examples: differences under 0.08 cannot be told apart."},
-            {"code": "duplicate-inputs",
+            {"code": "small_eval_set", "message": "Only 60 eval examples: differences under 0.08 cannot be told apart."},
+            {"code": "eval_inputs_in_train",
              "message": f"3 eval inputs also appear in train, e.g. 'Ignore previous instructions {XSS_SCRIPT}'."},
-            {"code": "label-imbalance", "message": "'billing' is 31% of eval; 'account' only 8%."},
+            {"code": "train_time_limit",
+             "message": "finetune: training stopped at the 20 minute limit after 180 steps; the adapter so far was evaluated"},
         ],
         "recommendation": {
             "lever": "finetune",
@@ -91,11 +93,11 @@ def make_results(
                 "finetune scores 0.74 [0.68, 0.80], 0.21 above prompt (better, p=0.0004).",
                 "finetune and retrieval are indistinguishable on quality (diff 0.06 [-0.01, 0.13]), "
                 "and finetune is cheaper per call (212 fewer input tokens).",
-                "The one-off training cost ($0.41) is recovered after about 9,000 calls.",
+                "The one-off training cost ($0.43) is paid back after about 8,800 calls (740 a month over a year).",
             ],
             "what_would_change": [
                 "If the eval set grew to ~200 examples and retrieval's lead over prompt held while finetune's did not.",
-                "If calls per month fall below 9,000, prompt is cheaper overall.",
+                "Below about 740 calls a month, prompt is cheaper over a year.",
                 "If the knowledge base changes weekly, retrieval avoids retraining.",
             ],
         },
@@ -105,25 +107,45 @@ def make_results(
                          "faiss-cpu": "1.12.0", "sentence-transformers": "5.1.0", "advise": "0.1.0"},
             "device": "cpu", "seed": 1234, "threads": 8,
         },
-        "timings": {"load": 2.1, "prompt": 188.4, "retrieval": 251.9, "finetune": 1430.2,
-                    "scoring": 12.7, "report": 0.9},
+        "timings": {"load_model": 2.1, "lever_prompt": 188.4, "lever_retrieval": 251.9,
+                    "lever_finetune": 1430.2, "total": 1875.3},
+        "min_detectable_difference": 0.081,
         "created": "2025-06-01T12:00:00+00:00",
     }
     if cost_model:
         results["cost_model"] = {
             "price_per_1m_input": 0.15, "price_per_1m_output": 0.60, "machine_cost_per_hour": 1.20,
-            "calls_per_month": 20000,
-            "break_even": [
-                {"a": "finetune", "b": "prompt", "calls_per_month": 9100},
-                {"a": "finetune", "b": "retrieval", "calls_per_month": 2600},
-                {"a": "retrieval", "b": "prompt", "calls_per_month": None},
-            ],
+            "calls_per_month": 20000, "break_even": _break_even(results["levers"]),
         }
-    else:
+    else:  # no prices configured: compare.py leaves the money fields out
         for lever in results["levers"]:
             for key in ("cost_per_1k_calls", "one_off_cost", "monthly_cost"):
-                lever["cost"][key] = None
+                lever.get("cost", {}).pop(key, None)
     return results
+
+
+def _break_even(levers: list[dict], horizon: float = 12) -> list[dict]:
+    """Rows shaped like advisor.costs.break_even_table, from the fixture's own prices."""
+    priced = {lv["name"]: lv["cost"] for lv in levers if lv["status"] == "ok"}
+    rows = []
+    for name in ("finetune", "retrieval+finetune"):
+        if name not in priced:
+            continue
+        mine = priced[name]
+        for other, theirs in priced.items():
+            if other == name:
+                continue
+            fixed = mine["one_off_cost"] - theirs["one_off_cost"]
+            saving = (theirs["cost_per_1k_calls"] - mine["cost_per_1k_calls"]) / 1000
+            calls = None if saving <= 0 else max(0.0, fixed / saving)
+            per_month = None if calls is None else calls / horizon
+            sentence = (f"{name} never becomes cheaper than {other}: its cost per call is not lower."
+                        if calls is None else f"At more than {per_month:,.0f} calls a month {name} becomes "
+                        f"cheaper than {other} (one-off cost spread over {horizon:g} months).")
+            rows.append({"lever": name, "versus": other, "break_even_calls": calls,
+                         "break_even_calls_per_month": per_month, "horizon_months": horizon,
+                         "cheaper_now": None if per_month is None else per_month < 20000, "sentence": sentence})
+    return rows
 
 
 def _cost(tokens_in: int, tokens_out: int, seconds: float, train_s: float, index_s: float,
@@ -148,43 +170,55 @@ def _prompt_lever() -> dict:
         "score": {"mean": 0.527, "ci_low": 0.452, "ci_high": 0.601},
         "criteria": means, "criteria_ci": cis,
         "cost": _cost(412, 38, 0.84, 0.0, 0.0, 0.0846, 0.0),
-        "chosen": {"variant": "few-shot-4", "shots": 4,
-                   "prompt": "You triage support tickets. Reply as `label: answer`. <b>Be brief.</b>"},
-        "dev": [{"variant": "zero-shot", "score": 0.402, "shots": 0},
-                {"variant": "few-shot-2", "score": 0.488, "shots": 2},
-                {"variant": "few-shot-4", "score": 0.533, "shots": 4},
-                {"variant": "few-shot-8", "score": 0.529, "shots": 8}],
-        "details": {"label_distribution": {"billing": 24, "shipping": 17, "returns": 13, "account": 6}},
-        "artifacts": {"predictions": "predictions/prompt.jsonl"},
+        "chosen": {"variant": "4-shot nearest, instruction in system", "placement": "system", "shots": 4,
+                   "selection": "nearest"},
+        "dev": [{"variant": "zero-shot, instruction in system", "score": 0.402, "placement": "system", "shots": 0},
+                {"variant": "4-shot fixed, instruction in system", "score": 0.488, "placement": "system",
+                 "shots": 4, "selection": "fixed"},
+                {"variant": "4-shot nearest, instruction in system", "score": 0.533, "placement": "system",
+                 "shots": 4, "selection": "nearest"},
+                {"variant": "4-shot nearest, instruction in user", "score": 0.529, "placement": "user",
+                 "shots": 4, "selection": "nearest"}],
+        "details": {"format_reminder": "Reply as `label: answer`. <b>Be brief.</b>"},
+        "artifacts": {"predictions": "predictions/prompt.jsonl",
+                      "instruction": "You triage support tickets into billing, shipping, returns or account.\n"
+                                     "Reply as `label: answer`. <b>Be brief.</b>"},
     }
 
 
 def _retrieval_lever(with_details: bool) -> dict:
     means, cis = _criteria(0.71, 0.62, 0.70, 0.08)
-    details = {"k": 4, "recall@k": {"1": 0.58, "4": 0.83, "8": 0.91}, "mrr": 0.692, "ndcg@4": 0.731,
-               "chunk_tokens": 256} if with_details else {}
+    details = {"chunks": 212, "index_kind": "flat-ip", "documents": 35, "chunk_tokens": 256, "index_reused": False,
+               "retriever": {"recall@4": 0.83, "mrr@4": 0.692, "ndcg@4": 0.731, "queries_with_gold": 52},
+               "unknown_context_ids": ["faq-99"]} if with_details else {}
     return {
         "name": "retrieval", "status": "ok", "reason": None,
         "score": {"mean": 0.680, "ci_low": 0.611, "ci_high": 0.748},
         "criteria": means, "criteria_ci": cis,
         "cost": _cost(1036, 41, 1.92, 0.0, 38.5, 0.1800, 0.0128),
-        "chosen": {"variant": "k=4", "k": 4, "chunk_tokens": 256},
-        "dev": [{"variant": "k=2", "score": 0.641, "k": 2}, {"variant": "k=4", "score": 0.688, "k": 4},
-                {"variant": "k=8", "score": 0.675, "k": 8}],
+        "chosen": {"variant": "top-4 chunks, instruction in system", "top_k": 4, "placement": "system"},
+        "dev": [{"variant": f"top-{k} chunks, instruction in {p}", "score": s, "top_k": k, "placement": p}
+                for k, p, s in ((2, "system", 0.641), (4, "system", 0.688), (2, "user", 0.633), (4, "user", 0.675))],
         "details": details,
-        "artifacts": {"predictions": "predictions/retrieval.jsonl", "index": "artifacts/retrieval/index.faiss"},
+        "artifacts": {"predictions": "predictions/retrieval.jsonl", "index": "cache/index/faiss.index",
+                      "chunks": "cache/index/chunks.jsonl"},
     }
 
 
 def _loss_curve() -> dict:
-    train = [[s, round(2.6 * 0.985 ** s + 0.35, 4)] for s in range(0, 181, 10)]
-    dev = [[s, round(2.5 * 0.988 ** s + 0.55 + (0.0009 * max(0, s - 120)), 4)] for s in range(20, 181, 20)]
-    return {"train": train, "dev": dev, "best_step": 120}
+    """Shaped like backends/training.py's history: train loss per step, dev loss per epoch end."""
+    train = [[s, round(2.6 * 0.985 ** s + 0.35, 4)] for s in range(1, 181)]
+    dev = [[60, 1.52], [120, 1.14], [180, 1.27]]
+    return {"train": train, "dev": dev, "epochs": [60, 120, 180], "best_step": 120}
 
 
 def _finetune_lever(with_curve: bool) -> dict:
     means, cis = _criteria(0.80, 0.66, 0.73, 0.07)
-    details = {"trainable_params": 921600, "trainable_pct": 0.68}
+    details = {"lr": 0.0002, "lr_choice": "grid",
+               "lr_grid": [{"lr": 0.0001, "dev_loss": 1.31}, {"lr": 0.0002, "dev_loss": 1.14},
+                           {"lr": 0.0005, "dev_loss": 1.22}],
+               "epochs_run": 3, "best_epoch": 2, "steps": 180, "stopped_by": "time_limit", "tokens_seen": 1843200,
+               "tokens_per_second": 1428.8, "trainable_parameters": 921600, "rank": 8, "alpha": 16, "dropout": 0.05}
     if with_curve:
         details["loss_curve"] = _loss_curve()
     return {
@@ -192,29 +226,25 @@ def _finetune_lever(with_curve: bool) -> dict:
         "score": {"mean": 0.741, "ci_low": 0.679, "ci_high": 0.802},
         "criteria": means, "criteria_ci": cis,
         "cost": _cost(96, 36, 0.61, 1290.0, 0.0, 0.0360, 0.4300),
-        "chosen": {"lr": 0.0002, "epochs": 3, "rank": 8, "best_step": 120},
-        "dev": [{"variant": "lr=1e-4 epochs=3", "score": 0.702, "lr": 0.0001, "epochs": 3},
-                {"variant": "lr=2e-4 epochs=3", "score": 0.748, "lr": 0.0002, "epochs": 3},
-                {"variant": "lr=5e-4 epochs=2", "score": 0.711, "lr": 0.0005, "epochs": 2}],
+        "chosen": {"variant": "LoRA adapter, zero-shot prompt (instruction in user)", "lr": 0.0002, "epochs": 2},
+        "dev": [],
         "details": details,
-        "artifacts": {"predictions": "predictions/finetune.jsonl", "adapter": "artifacts/finetune/adapter"},
+        "artifacts": {"predictions": "predictions/finetune.jsonl", "adapter": "runs/support-triage/cache/finetune/lr2e-04/best"},
     }
 
 
 def _combined_lever(skipped: bool, with_curve: bool, with_details: bool) -> dict:
     if skipped:
         return {"name": "retrieval+finetune", "status": "skipped",
-                "reason": "time budget: finetune took 24 min and --max-minutes is 30",
-                "score": None, "criteria": {}, "criteria_ci": {}, "cost": {}, "chosen": {}, "dev": [],
-                "details": {}, "artifacts": {}}
+                "reason": "time budget: finetune took 24 min and --max-minutes is 30"}
     lever = copy.deepcopy(_finetune_lever(with_curve))
     lever.update({"name": "retrieval+finetune", "score": {"mean": 0.733, "ci_low": 0.668, "ci_high": 0.797},
                   "cost": _cost(1010, 35, 1.71, 1340.0, 38.5, 0.1725, 0.4628)})
     lever["artifacts"] = {"predictions": "predictions/retrieval+finetune.jsonl",
-                          "adapter": "artifacts/retrieval+finetune/adapter",
-                          "index": "artifacts/retrieval/index.faiss"}
+                          "adapter": "runs/support-triage/cache/retrieval+finetune/lr2e-04/best",
+                          "index": "cache/index/faiss.index", "chunks": "cache/index/chunks.jsonl"}
     if with_details:
-        lever["details"].update({"k": 4, "mrr": 0.692})
+        lever["details"]["retriever"] = {"recall@4": 0.83, "mrr@4": 0.692, "ndcg@4": 0.731, "queries_with_gold": 52}
     return lever
 
 
@@ -238,6 +268,8 @@ def make_predictions(results: dict, n: int = 60, seed: int = 7) -> dict[str, lis
         for i, (ex_id, text, reference, label) in enumerate(rows):
             hard = i % 11 == 5  # a few examples every lever gets wrong
             right = (not hard) and rng.random() < skill.get(lever["name"], 0.5)
+            if i in (3, 4, 7):  # the rows carrying payloads disagree, so the evidence table shows them
+                right = lever["name"] != "prompt"
             guess = label if right else LABELS[(LABELS.index(label) + 1) % len(LABELS)]
             prediction = f"{guess}: thanks, we are looking into case {1000 + i}."
             if i == 4:
@@ -246,6 +278,8 @@ def make_predictions(results: dict, n: int = 60, seed: int = 7) -> dict[str, lis
                 prediction = f"{XSS_SCRIPT} {guess}"
             f1 = round(rng.uniform(0.5, 0.9) if right else rng.uniform(0.0, 0.35), 3)
             sim = round(rng.uniform(0.6, 0.95) if right else rng.uniform(0.1, 0.5), 3)
+            if i in (3, 4, 7):
+                f1, sim = (0.9, 0.95) if right else (0.0, 0.05)
             scores = {"label": 1.0 if right else 0.0, "answer": f1, "similarity": sim}
             scores["total"] = round(0.5 * scores["label"] + 0.3 * f1 + 0.2 * sim, 4)
             records.append({"id": ex_id, "input": text, "reference": reference, "prediction": prediction,

@@ -1,0 +1,150 @@
+"""`advise`: click + rich only; every command is load -> run -> render. User errors exit 2 on one line."""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .errors import UserError
+from .progress import Reporter
+
+console = Console(stderr=True, soft_wrap=True)
+
+
+class RichReporter(Reporter):
+    """Progress bars for every long stage (one at a time, cleared lines kept as a log)."""
+
+    @contextmanager
+    def stage(self, description: str, total: int | None = None) -> Iterator:
+        columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
+        with Progress(*columns, console=console, transient=False) as progress:
+            task_id = progress.add_task(description, total=total, info="")
+
+            class _Stage:
+                def advance(self, n: int = 1, **fields: object) -> None:
+                    info = " ".join(f"{k}={v}" for k, v in fields.items())
+                    progress.update(task_id, advance=n, **({"info": info} if info else {}))
+
+            yield _Stage()
+
+    def note(self, message: str) -> None:
+        console.print(f"[dim]{message}[/dim]")
+
+
+def _levers_option(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _fail(err: UserError) -> None:
+    console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+    sys.exit(2)
+
+
+def summary_table(results: dict) -> Table:
+    rec = results["recommendation"]
+    table = Table(title=f"{results['task']['name']}: recommend [bold]{rec['lever']}[/bold] ({rec['confidence']})")
+    for col in ("lever", "score [95% CI]", "in/out tokens per call", "s per call", "$ per 1k calls", "one-off s"):
+        table.add_column(col, justify="left" if col == "lever" else "right")
+    for lev in results["levers"]:
+        if lev["status"] != "ok":
+            table.add_row(lev["name"], f"skipped: {lev['reason']}", "", "", "", "")
+            continue
+        s, c = lev["score"], lev["cost"]
+        cost = c.get("cost_per_1k_calls")
+        table.add_row(lev["name"] + (" *" if lev["name"] == rec["lever"] else ""),
+                      f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]",
+                      f"{c['input_tokens_per_call']:.0f} / {c['output_tokens_per_call']:.0f}",
+                      f"{c['seconds_per_call']:.2f}", "" if cost is None else f"{cost:.4f}",
+                      f"{c['train_seconds'] + c['index_seconds']:.0f}")
+    base = (results.get("baselines") or {}).get("majority_class")
+    if base:
+        table.add_row("majority class", f"{base['score']:.3f} (always {base['label']!r})", "", "", "", "")
+    return table
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="advise")
+def main() -> None:
+    """Should we prompt it, give it retrieval, or fine-tune it? Benchmark the levers on your task."""
+
+
+@main.command()
+@click.argument("task_file", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="Run folder (default runs/<task name>/).")
+@click.option("--levers", help="Comma-separated subset: prompt,retrieval,finetune.")
+@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N eval examples (quick looks).")
+@click.option("--seed", type=int, help="Override the task's seed.")
+@click.option("--fresh", is_flag=True, help="Ignore caches in the run folder and recompute everything.")
+def compare(task_file: Path, out: Path | None, levers: str | None, limit: int | None, seed: int | None, fresh: bool) -> None:
+    """Benchmark the levers on TASK_FILE and write results.json and report.html."""
+    from .compare import compare as run_compare
+
+    try:
+        results = run_compare(task_file, out=out, levers=_levers_option(levers), limit=limit, seed=seed, fresh=fresh,
+                              reporter=RichReporter())
+    except UserError as err:
+        _fail(err)
+    out_dir = out or Path("runs") / results["task"]["name"]
+    console.print(summary_table(results))
+    for reason in results["recommendation"]["reasons"]:
+        console.print(f"  - {reason}", highlight=False)
+    for w in results["warnings"]:
+        console.print(f"[yellow]warning[/yellow] {w['code']}: {w['message']}", highlight=False)
+    console.print(f"report: {out_dir / 'report.html'}   results: {out_dir / 'results.json'}")
+
+
+@main.command()
+@click.argument("task_file", type=click.Path(path_type=Path))
+def validate(task_file: Path) -> None:
+    """Run every load-time check on TASK_FILE (no model work)."""
+    from .compare import load
+
+    try:
+        loaded = load(task_file)
+    except UserError as err:
+        _fail(err)
+    console.print(f"[green]ok[/green] {task_file}: {len(loaded.train)} train, {len(loaded.eval)} eval, "
+                  f"{len(loaded.corpus)} corpus documents, rubric {loaded.rubric.name!r} "
+                  f"({len(loaded.rubric.criteria)} criteria)")
+    for w in loaded.warnings:
+        console.print(f"[yellow]warning[/yellow] {w['code']}: {w['message']}", highlight=False)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+def report(run_dir: Path) -> None:
+    """Re-render report.html and report.md from RUN_DIR's results.json and predictions."""
+    from .compare import load_predictions
+    from .report import render_report
+    from .runs import read_json
+
+    results = read_json(run_dir / "results.json")
+    if results is None:
+        _fail(UserError(run_dir / "results.json", None, "missing or unreadable", "run `advise compare` first"))
+    html, md = render_report(results, load_predictions(run_dir, results), run_dir)
+    console.print(f"wrote {html} and {md}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+def init(directory: Path) -> None:
+    """Scaffold a working task folder (task.yaml + tiny data) in DIRECTORY to edit."""
+    from .scaffold import scaffold
+
+    try:
+        written = scaffold(directory)
+    except UserError as err:
+        _fail(err)
+    console.print(f"wrote {', '.join(str(p) for p in written)}")
+    console.print(f"next: advise validate {directory / 'task.yaml'} && advise compare {directory / 'task.yaml'}")
+
+
+if __name__ == "__main__":
+    main()
