@@ -34,7 +34,7 @@ class Embedder:
                             "use a local sentence-transformers folder or the bundled default") from None
         self.tokenizer = self.model.tokenizer
         self.max_tokens = int(getattr(self.model, "max_seq_length", 256) or 256)
-        self.dim = self.model.get_sentence_embedding_dimension()
+        self.dim = (getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension)()
         self._cache: dict[str, np.ndarray] = {}
         self.identity = hashlib.sha256(str(Path(self.where).name).encode()).hexdigest()[:12]
 

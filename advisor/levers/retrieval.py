@@ -166,13 +166,16 @@ def retrieval_builder(bench: Bench, index: RetrievalIndex, k: int, placement: st
 
 
 def retrieval_details(bench: Bench, index: RetrievalIndex, k: int) -> dict:
+    """Index facts and, when eval rows name gold documents, the retriever's recall/MRR/nDCG at each k."""
     details = {"chunks": len(index.chunks), "index_kind": index.kind, "documents": len(bench.corpus),
                "chunk_tokens": bench.task.levers.retrieval.chunk_tokens, "index_reused": index.reused}
     if any(e.context_ids for e in bench.eval):
         hits = index.search([e.input for e in bench.eval], max(k * 4, 10))
         ranked = [_dedupe([index.chunks[i].doc_id for i in row]) for row in hits]
         gold = [e.context_ids for e in bench.eval]
-        details["retriever"] = ranking_metrics(ranked, gold, k)
+        details["retriever"] = {}
+        for top in bench.task.levers.retrieval.top_k:  # one set per k tried, so the chosen k's are there
+            details["retriever"].update(ranking_metrics(ranked, gold, top))
         known = {d.id for d in bench.corpus}
         unknown = sorted({c for g in gold for c in g} - known)
         if unknown:

@@ -1,0 +1,140 @@
+"""End to end through the CLI on the tiny model: every lever, the run dir contract, caching, determinism."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from advisor.cli import main
+from advisor.runs import read_jsonl
+
+from conftest import write_task
+
+
+def run_cli(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, tiny_model):
+    folder = tmp_path_factory.mktemp("e2e")
+    task = write_task(folder / "task", str(tiny_model))
+    out = folder / "run"
+    result = run_cli("compare", str(task), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return task, out
+
+
+def test_results_contract(finished_run):
+    _, out = finished_run
+    results = json.loads((out / "results.json").read_text())
+    assert results["task"]["name"] == "tiny-task"
+    assert [lev["name"] for lev in results["levers"]] == ["prompt", "retrieval", "finetune"]
+    for lev in results["levers"]:
+        assert lev["status"] == "ok", lev
+        s = lev["score"]
+        assert 0 <= s["ci_low"] <= s["mean"] <= s["ci_high"] <= 1
+        assert set(lev["criteria"]) == {c["name"] for c in results["rubric"]["criteria"]}
+        for key in ("input_tokens_per_call", "output_tokens_per_call", "seconds_per_call", "train_seconds"):
+            assert lev["cost"][key] >= 0
+        rows = read_jsonl(out / lev["artifacts"]["predictions"])
+        assert len(rows) == 8 and {"input", "reference", "prediction", "scores"} <= set(rows[0])
+        assert abs(sum(r["scores"]["total"] for r in rows) / 8 - s["mean"]) < 1e-3
+    assert results["recommendation"]["lever"] in {"prompt", "retrieval", "finetune"}
+    assert results["recommendation"]["reasons"]
+    assert results["environment"]["seed"] == 0 and "torch" in results["environment"]["packages"]
+    assert (out / "report.html").read_text().count("tiny-task") >= 1
+
+
+def test_prompt_variants_chosen_on_dev(finished_run):
+    _, out = finished_run
+    prompt = json.loads((out / "results.json").read_text())["levers"][0]
+    names = {row["variant"] for row in prompt["dev"]}
+    # zero-shot and 2-shot (fixed, nearest), each with the instruction in the system and in the user turn
+    assert len(names) == 6 and any("system" in n for n in names) and any("user" in n for n in names)
+    assert prompt["chosen"]["variant"] == max(prompt["dev"], key=lambda r: r["score"])["variant"]
+
+
+def test_retrieval_reports_retriever_metrics(finished_run):
+    _, out = finished_run
+    retrieval = json.loads((out / "results.json").read_text())["levers"][1]
+    metrics = retrieval["details"]["retriever"]
+    assert metrics["queries_with_gold"] == 8
+    k = retrieval["chosen"]["top_k"]
+    # three one-line documents: the gold document is always within the top 2
+    assert metrics[f"recall@{k}"] == 1.0 and 0.5 <= metrics[f"mrr@{k}"] <= 1 and "ndcg@4" in metrics
+    assert (out / "index" / "faiss.index").is_file()
+
+
+def test_adapter_is_standard_peft(finished_run, tiny_model):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    _, out = finished_run
+    finetune = json.loads((out / "results.json").read_text())["levers"][2]
+    details = finetune["details"]
+    assert details["lr_choice"] == "scaled" and details["epochs_run"] >= 1
+    assert len(details["loss_curve"]["dev"]) == details["epochs_run"]
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model), finetune["artifacts"]["adapter"])
+    lora = [n for n, _ in model.named_parameters() if "lora_B" in n]
+    assert lora, "adapter has no LoRA weights"
+    assert any(float(p.abs().sum()) > 0 for n, p in model.named_parameters() if "lora_B" in n), "LoRA B never trained"
+
+
+def test_warm_rerun_reuses_everything(finished_run):
+    task, out = finished_run
+    cache = out / "cache" / "generations.jsonl"
+    lines_before = cache.read_text().count("\n")
+    done = next(out.glob("finetune/*/done.json"))
+    mtime = done.stat().st_mtime
+    before = json.loads((out / "results.json").read_text())
+    result = run_cli("compare", str(task), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert cache.read_text().count("\n") == lines_before, "a warm rerun generated again"
+    assert done.stat().st_mtime == mtime, "a warm rerun retrained"
+    after = json.loads((out / "results.json").read_text())
+    assert [lev["score"] for lev in after["levers"]] == [lev["score"] for lev in before["levers"]]
+
+
+def test_rubric_change_rescores_without_generating(finished_run, tmp_path):
+    task, out = finished_run
+    cache = out / "cache" / "generations.jsonl"
+    lines_before = cache.read_text().count("\n")
+    changed = task.parent / "task-exact.yaml"
+    changed.write_text(task.read_text().replace("rubric: short_answer_qa", "rubric: classification"))
+    result = run_cli("compare", str(changed), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert cache.read_text().count("\n") == lines_before
+    results = json.loads((out / "results.json").read_text())
+    assert results["rubric"]["name"] == "classification"
+
+
+def test_same_seed_same_predictions(tmp_path, tiny_model):
+    outs = []
+    for name in ("a", "b"):
+        task = write_task(tmp_path / name, str(tiny_model), corpus=False)
+        assert run_cli("compare", str(task), "--out", str(tmp_path / name / "run")).exit_code == 0
+        outs.append(tmp_path / name / "run")
+    for lever in ("prompt", "finetune"):
+        a = [(r["prediction"], r["scores"]) for r in read_jsonl(outs[0] / "predictions" / f"{lever}.jsonl")]
+        b = [(r["prediction"], r["scores"]) for r in read_jsonl(outs[1] / "predictions" / f"{lever}.jsonl")]
+        assert a == b
+    results = json.loads((outs[0] / "results.json").read_text())
+    retrieval = results["levers"][1]
+    assert retrieval["status"] == "skipped" and "no corpus" in retrieval["reason"]
+
+
+def test_report_rerenders_from_run_dir(finished_run):
+    _, out = finished_run
+    (out / "report.html").unlink()
+    result = run_cli("report", str(out))
+    assert result.exit_code == 0 and (out / "report.html").is_file() and (out / "report.md").is_file()
+
+
+def test_init_scaffold_validates(tmp_path):
+    result = run_cli("init", str(tmp_path / "new"))
+    assert result.exit_code == 0, result.output
+    result = run_cli("validate", str(tmp_path / "new" / "task.yaml"))
+    assert result.exit_code == 0 and "33 train" in result.output
