@@ -8,6 +8,7 @@ from typing import Iterator
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -42,9 +43,60 @@ def _levers_option(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+def _print_error(err: UserError) -> None:
+    console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
+
+
 def _fail(err: UserError) -> None:
-    console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+    from .spec import pinpoint
+
+    _print_error(pinpoint(err))
     sys.exit(2)
+
+
+class _OneLineUsageError(click.UsageError):
+    """A click usage error (bad option value, unknown option) shown on one line like every other user error."""
+
+    def __init__(self, err: click.UsageError):
+        where, message = None, err.format_message()
+        if isinstance(err, click.BadParameter) and not isinstance(err, click.MissingParameter) and err.param:
+            where = err.param.opts[0] if isinstance(err.param, click.Option) else err.param.human_readable_name
+            message = err.message
+        command = err.ctx.command_path if err.ctx else "advise"
+        self.user_error = UserError(None, where, message, f"see `{command} --help`")
+        super().__init__(str(self.user_error), err.ctx)
+
+    def show(self, file: object = None) -> None:
+        _print_error(self.user_error)
+
+
+_HELP_ERRORS = tuple(e for e in (getattr(click.exceptions, "NoArgsIsHelpError", None),) if e)
+
+
+class _OneLineErrors:
+    """Mixin for click commands and groups: usage errors become `_OneLineUsageError`."""
+
+    def make_context(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return super().make_context(*args, **kwargs)  # type: ignore[misc]
+        except click.UsageError as err:
+            if isinstance(err, (_OneLineUsageError, *_HELP_ERRORS)):
+                raise
+            raise _OneLineUsageError(err) from None
+
+    def resolve_command(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return super().resolve_command(*args, **kwargs)  # type: ignore[misc]
+        except click.UsageError as err:
+            raise _OneLineUsageError(err) from None
+
+
+class _Command(_OneLineErrors, click.Command):
+    pass
+
+
+class _Group(_OneLineErrors, click.Group):
+    command_class = _Command
 
 
 def summary_table(results: dict) -> Table:
@@ -69,7 +121,7 @@ def summary_table(results: dict) -> Table:
     return table
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="advise")
 def main() -> None:
     """Should we prompt it, give it retrieval, or fine-tune it? Benchmark the levers on your task."""

@@ -15,7 +15,7 @@ import numpy as np
 from . import costs as costmodel
 from . import stats
 from .backends.base import generate_cached
-from .data import Document, Example, content_hash, load_corpus, load_examples, split_dev
+from .data import Document, Example, content_hash, corpus_chunks_at_most, load_corpus, load_examples, split_dev
 from .decide import LeverSummary, recommend
 from .errors import UserError, did_you_mean
 from .levers.base import Bench, Lever, Variant
@@ -25,7 +25,7 @@ from .levers.retrieval import RetrievalLever
 from .progress import Reporter
 from .runs import JsonlCache, write_json, write_jsonl
 from .scoring import Rubric, load_rubric
-from .spec import Task, load_task
+from .spec import Task, load_task, pinpoint
 
 LEVERS: dict[str, Lever] = {lever.name: lever for lever in (PromptLever(), RetrievalLever(), FinetuneLever())}
 SCHEMA_VERSION = 1
@@ -48,35 +48,42 @@ class Loaded:
 def load(task_path: str | Path, levers: list[str] | None = None, limit: int | None = None,
          seed: int | None = None) -> Loaded:
     """Every load-time check (`advise validate`): spec, files, rows, rubric, lever names."""
-    task = load_task(task_path)
-    if seed is not None:
-        task.seed = seed
-    tf = task.task_file
-    train = load_examples(task.resolve(task.data.train), "data.train")
-    evals = load_examples(task.resolve(task.data.eval), "data.eval")
-    if limit is not None:
-        evals = evals[:limit]
-    corpus = load_corpus([task.resolve(p) for p in task.data.corpus])
-    rubric = load_rubric(task.rubric, task.base_dir, tf)
     names = levers or list(LEVERS)
     for name in names:
         if name not in LEVERS:
             raise UserError(None, "--levers", f"unknown lever {name!r}", did_you_mean(name, list(LEVERS)))
+    if limit is not None and limit < 1:
+        raise UserError(None, "--limit", f"must be at least 1, got {limit}", "leave it out to use every eval example")
+    task = load_task(task_path)
+    if seed is not None:
+        task.seed = seed
+    tf = task.task_file
+    try:
+        train = load_examples(task.resolve(task.data.train), "data.train", tf)
+        evals = load_examples(task.resolve(task.data.eval), "data.eval", tf)
+        corpus = load_corpus([task.resolve(p) for p in task.data.corpus], "data.corpus", tf)
+        rubric = load_rubric(task.rubric, task.base_dir, tf)
+    except UserError as err:
+        raise pinpoint(err) from None
+    if limit is not None:
+        evals = evals[:limit]
     if len(train) < 8:
         raise UserError(task.resolve(task.data.train), None, f"only {len(train)} training examples",
-                        "need at least 8 (a dev split is carved from them)")
+                        "`data.train` needs at least 8, since a dev split is carved from them")
     k_max = max(task.levers.prompt.shots)
     if "prompt" in names and task.levers.prompt.enabled and k_max > len(train) // 2:
-        raise UserError(tf, "levers.prompt.shots", f"k={k_max} is larger than the training pool allows",
-                        f"use k <= {len(train) // 2}")
-    if corpus and "retrieval" in names and max(task.levers.retrieval.top_k) > 10_000:
-        raise UserError(tf, "levers.retrieval.top_k", "too large")
+        raise UserError(tf, task.locate("levers.prompt.shots"), f"k={k_max} is larger than the training pool allows",
+                        f"use k <= {len(train) // 2} with {len(train)} training examples")
     warnings = []
     known = {d.id for d in corpus}
     missing = sorted({c for e in evals for c in e.context_ids} - known) if corpus else []
     if missing:
         warnings.append({"code": "unknown_context_ids",
                          "message": f"{len(missing)} context_ids in the eval set name no corpus document (e.g. {missing[0]!r})"})
+    top_k, opts = max(task.levers.retrieval.top_k), task.levers.retrieval
+    if corpus and "retrieval" in names and top_k > corpus_chunks_at_most(corpus, opts.chunk_tokens, opts.chunk_overlap):
+        warnings.append({"code": "top_k_exceeds_corpus", "message": f"{task.locate('levers.retrieval.top_k')}: k={top_k} "
+                         f"is more chunks than the {len(corpus)} corpus documents make; retrieval will give every chunk"})
     if len(evals) < SMALL_EVAL:
         warnings.append({"code": "small_eval_set",
                          "message": f"the eval set has {len(evals)} examples; differences under ~0.2 will not be detectable"})

@@ -1,7 +1,20 @@
 """User-facing errors: one line naming the file and the field or line, plus a hint."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+
+def display_path(path: str | Path) -> str:
+    """A path as the user should see it: relative to the working folder when inside it, else as given."""
+    text = str(path)
+    if not os.path.isabs(text):
+        return text
+    try:
+        rel = os.path.relpath(text)
+    except (ValueError, OSError):  # another drive on Windows, or the working folder is gone
+        return text
+    return text if rel.startswith("..") else rel
 
 
 class UserError(Exception):
@@ -15,7 +28,7 @@ class UserError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        loc = ": ".join(p for p in (self.file, self.where) if p)
+        loc = ": ".join(p for p in (display_path(self.file) if self.file else None, self.where) if p)
         text = f"{loc}: {self.message}" if loc else self.message
         if self.hint:
             text += f" (hint: {self.hint})"

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from advisor.errors import UserError, did_you_mean
+from advisor.errors import UserError, did_you_mean, display_path
 from advisor.resources import data_dir
 from advisor.scoring.scorers import SCORERS, Embed, Scorer, make_scorer
 
@@ -82,8 +82,8 @@ def load_rubric(value: Any, base_dir: Path, source_file: Path | str, field: str 
         if isinstance(value, Path) or text.endswith((".yaml", ".yml")) or "/" in text or "\\" in text:
             path = Path(base_dir) / value
             if not path.is_file():
-                raise UserError(source_file, field, f"rubric file not found: {path}",
-                                f"paths are relative to {base_dir}")
+                raise UserError(source_file, field, f"rubric file not found: {display_path(path)}",
+                                f"paths are relative to {display_path(Path(base_dir).resolve())}")
             return load_rubric_file(path)
         shipped = shipped_rubrics()
         if text not in shipped:

@@ -32,7 +32,7 @@ ISSUES = [
     "Could I change the delivery address on {ref}? I'm staying at my mum's this week.",
     "Is it too late to add {item} to {ref}?",
     "{Ref} says delivered but nothing's here.",
-    "the courier left {ref} at the wrong house, number {n} instead of mine",
+    "the courier left {ref} at the wrong house, two doors down from mine",
     "I'd like to return {item} from {ref}.",
     "Why has {ref} been 'processing' for {n} days?",
     "Got {ref} today, thanks! But {item} isn't what I ordered.",
