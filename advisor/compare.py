@@ -80,8 +80,10 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
     if missing:
         warnings.append({"code": "unknown_context_ids",
                          "message": f"{len(missing)} context_ids in the eval set name no corpus document (e.g. {missing[0]!r})"})
-    top_k, opts = max(task.levers.retrieval.top_k), task.levers.retrieval
-    if corpus and "retrieval" in names and top_k > corpus_chunks_at_most(corpus, opts.chunk_tokens, opts.chunk_overlap):
+    opts = task.levers.retrieval
+    top_k = max(opts.top_k)
+    if (corpus and "retrieval" in names and opts.enabled
+            and top_k > corpus_chunks_at_most(corpus, opts.chunk_tokens, opts.chunk_overlap)):  # k is clamped
         warnings.append({"code": "top_k_exceeds_corpus", "message": f"{task.locate('levers.retrieval.top_k')}: k={top_k} "
                          f"is more chunks than the {len(corpus)} corpus documents make; retrieval will give every chunk"})
     if len(evals) < SMALL_EVAL:

@@ -41,6 +41,21 @@ def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     assert case.hint in line, line
 
 
+@pytest.mark.parametrize("args, expected", [
+    (("validate",), "error: Missing argument 'TASK_FILE'."),
+    (("compare", "task.yaml", "--lmit", "3"), "error: No such option '--lmit'. Did you mean '--limit'?"),
+    (("compare", "task.yaml", "--limit", "many"), "error: --limit: 'many' is not a valid integer range."),
+    (("compar", "task.yaml"), "error: No such command 'compar'. Did you mean 'compare'?"),
+])
+def test_usage_errors_are_one_line(args: tuple[str, ...], expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """click's own usage errors (normally usage + blank line + error) are one line too, still exit 2."""
+    result = run_in(tmp_path, monkeypatch, *args)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [result.output.strip()]
+    assert result.output.startswith(expected), result.output
+    assert "--help`)" in result.output
+
+
 # ---- positive controls: valid tasks pass `validate`, with their warnings ----
 
 def test_valid_task_prints_ok_and_warnings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
