@@ -25,6 +25,8 @@ class RichReporter(Reporter):
     def stage(self, description: str, total: int | None = None) -> Iterator:
         columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
+        if not console.is_terminal:  # logs and CI: say what started, the bar's final state says when it ended
+            console.print(f"{description} ...", highlight=False)
         with Progress(*columns, console=console, transient=False) as progress:
             task_id = progress.add_task(description, total=total, info="")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import platform
+from collections import Counter
 import shutil
 import sys
 import time
@@ -15,11 +16,12 @@ import numpy as np
 from . import costs as costmodel
 from . import stats
 from .backends.base import generate_cached
+from .checks import data_checks
 from .data import Document, Example, content_hash, corpus_chunks_at_most, load_corpus, load_examples, split_dev
 from .decide import LeverSummary, recommend
 from .errors import UserError, did_you_mean
 from .levers.base import Bench, Lever, Variant
-from .levers.finetune import FinetuneLever
+from .levers.finetune import CombinedLever, FinetuneLever
 from .levers.prompt import PromptLever
 from .levers.retrieval import RetrievalLever
 from .progress import Reporter
@@ -27,7 +29,9 @@ from .runs import JsonlCache, write_json, write_jsonl
 from .scoring import Rubric, load_rubric
 from .spec import Task, load_task, pinpoint
 
-LEVERS: dict[str, Lever] = {lever.name: lever for lever in (PromptLever(), RetrievalLever(), FinetuneLever())}
+LEVERS: dict[str, Lever] = {lever.name: lever for lever in (PromptLever(), RetrievalLever(), FinetuneLever(),
+                                                            CombinedLever())}
+GUARD_RUBRIC = [{"name": "token_f1", "scorer": "token_f1"}, {"name": "chrf", "scorer": "chrf"}]
 SCHEMA_VERSION = 1
 SMALL_EVAL = 30
 
@@ -43,6 +47,7 @@ class Loaded:
     rubric: Rubric
     levers: list[str]
     warnings: list[dict] = field(default_factory=list)
+    guard: list[Example] = field(default_factory=list)
 
 
 def load(task_path: str | Path, levers: list[str] | None = None, limit: int | None = None,
@@ -63,6 +68,7 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
         evals = load_examples(task.resolve(task.data.eval), "data.eval", tf)
         corpus = load_corpus([task.resolve(p) for p in task.data.corpus], "data.corpus", tf)
         rubric = load_rubric(task.rubric, task.base_dir, tf)
+        guard = load_examples(task.resolve(task.data.guard), "data.guard", tf) if task.data.guard else []
     except UserError as err:
         raise pinpoint(err) from None
     if limit is not None:
@@ -89,7 +95,7 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
     if len(evals) < SMALL_EVAL:
         warnings.append({"code": "small_eval_set",
                          "message": f"the eval set has {len(evals)} examples; differences under ~0.2 will not be detectable"})
-    return Loaded(task, train, evals, corpus, rubric, names, warnings)
+    return Loaded(task, train, evals, corpus, rubric, names, warnings, guard)
 
 
 def _max_new_tokens(task: Task, train: list[Example], count_tokens) -> int:
@@ -133,8 +139,22 @@ def _generate(bench: Bench, variant: Variant, examples: list[Example], descripti
                            description, adapter_id=variant.adapter_id, context=context)
 
 
-def _embed_for(bench: Bench):
-    return bench.embedder if bench.rubric.needs_embedder else None
+def _embed_for(bench: Bench, rubric: Rubric):
+    return bench.embedder if rubric.needs_embedder else None
+
+
+def _score(bench: Bench, rubric: Rubric, gens, examples: list[Example]) -> dict[str, list[float]]:
+    return rubric.score([g.text for g in gens], [e.output for e in examples], embed=_embed_for(bench, rubric))
+
+
+def make_score_fn(bench: Bench, guard_rubric: Rubric):
+    """bench.score_fn: per-example totals of a variant on some examples (the guard set has its own rubric)."""
+    def score_fn(variant: Variant, examples: list[Example], guard: bool = False) -> np.ndarray:
+        rubric = guard_rubric if guard else bench.rubric
+        gens = _generate(bench, variant, examples, f"scoring {variant.name}")
+        return np.asarray(_score(bench, rubric, gens, examples)["total"])
+
+    return score_fn
 
 
 def run_lever(lever: Lever, bench: Bench) -> dict:
@@ -146,16 +166,18 @@ def run_lever(lever: Lever, bench: Bench) -> dict:
     prepared = lever.prepare(bench)
     chosen, dev_rows = prepared.variants[0], []
     if len(prepared.variants) > 1:
-        dev_refs = [e.output for e in bench.dev]
         for variant in prepared.variants:
             gens = _generate(bench, variant, bench.dev, f"{lever.name} on dev: {variant.name}")
-            score = float(np.mean(bench.rubric.score([g.text for g in gens], dev_refs, embed=_embed_for(bench))["total"]))
+            score = float(np.mean(_score(bench, bench.rubric, gens, bench.dev)["total"]))
             dev_rows.append({"variant": variant.name, "score": round(score, 4), **variant.info})
         best = max(range(len(dev_rows)), key=lambda i: (dev_rows[i]["score"], -i))
         chosen = prepared.variants[best]
     gens = _generate(bench, chosen, bench.eval, f"{lever.name} on eval")
-    refs = [e.output for e in bench.eval]
-    scores = bench.rubric.score([g.text for g in gens], refs, embed=_embed_for(bench))
+    scores = _score(bench, bench.rubric, gens, bench.eval)
+    per_seed = [scores]
+    for replica in prepared.replicas:  # other training seeds: their spread enters the intervals
+        per_seed.append(_score(bench, bench.rubric, _generate(bench, replica, bench.eval, f"{lever.name} on eval: {replica.name}"),
+                               bench.eval))
     rows = []
     for i, (ex, g) in enumerate(zip(bench.eval, gens)):
         rows.append({"id": ex.id, "input": ex.input, "reference": ex.output, "prediction": g.text,
@@ -177,7 +199,9 @@ def run_lever(lever: Lever, bench: Bench) -> dict:
         },
         "artifacts": {"predictions": str(pred_path.relative_to(bench.run_dir)), **prepared.artifacts},
         "wall_seconds": round(time.perf_counter() - t0, 2),
-        "_scores": scores,
+        "_scores": {k: np.array([p[k] for p in per_seed]) if len(per_seed) > 1 else np.asarray(v)
+                    for k, v in scores.items()},
+        "_predictions": [g.text for g in gens],
     }
 
 
@@ -191,6 +215,8 @@ def analyse(levers: list[dict], rubric: Rubric, evals: list[Example], task: Task
         lev["score"] = stats.bootstrap_ci(sc["total"], seed=seed).to_dict()
         lev["criteria"] = {name: float(np.mean(v)) for name, v in sc.items() if name != "total"}
         lev["criteria_ci"] = {name: stats.bootstrap_ci(v, seed=seed).to_dict() for name, v in sc.items() if name != "total"}
+        if sc["total"].ndim == 2:
+            lev["details"]["seed_scores"] = [round(float(x), 4) for x in sc["total"].mean(axis=1)]
     total_pass_fail = len(rubric.criteria) == 1 and all(pass_fail.values())
     comparisons = []
     for i, a in enumerate(ok):
@@ -223,10 +249,9 @@ def analyse(levers: list[dict], rubric: Rubric, evals: list[Example], task: Task
     if stats.looks_like_classification(refs):
         label, share = stats.majority_baseline(refs)
         baselines["majority_class"] = {"label": label, "score": share}
-        for lev in ok:
-            counts: dict[str, int] = {}
-            for row_pred in lev.get("_predictions", []):
-                counts[row_pred] = counts.get(row_pred, 0) + 1
+        for lev in ok:  # a constant predictor can look competitive: show what each lever actually answered
+            counts = Counter(p.strip() for p in lev["_predictions"]).most_common(8)
+            lev["details"]["predicted_labels"] = {label: n for label, n in counts}
     summaries = [LeverSummary(name=lev["name"], status=lev["status"], reason=lev.get("reason"),
                               mean=lev.get("score", {}).get("mean"), ci_low=lev.get("score", {}).get("ci_low"),
                               ci_high=lev.get("score", {}).get("ci_high"), criteria=lev.get("criteria", {}),
@@ -287,8 +312,14 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
                   rubric=loaded.rubric, run_dir=run_dir, reporter=reporter,
                   max_new_tokens=_max_new_tokens(task, loaded.train, backend.count_tokens),
                   gen_cache=JsonlCache(run_dir / "cache" / "generations.jsonl"),
-                  embedder_factory=embedder_factory, local_backend_factory=local_factory)
+                  embedder_factory=embedder_factory, local_backend_factory=local_factory, guard=loaded.guard)
+    bench.score_fn = make_score_fn(bench, load_rubric(GUARD_RUBRIC, task.base_dir, task.task_file, "guard rubric"))
+    t0 = time.perf_counter()
     warnings = list(loaded.warnings)
+    found = data_checks(loaded.train, loaded.eval, loaded.corpus, bench.embedder([e.input for e in loaded.train], "Embedding train inputs"),
+                        bench.embedder([e.input for e in loaded.eval], "Embedding eval inputs"))
+    warnings += [w for w in found if w["code"] not in {x["code"] for x in warnings}]
+    timings["data_checks"] = round(time.perf_counter() - t0, 2)
     results_levers = []
     for name in loaded.levers:
         t0 = time.perf_counter()
@@ -299,11 +330,12 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
     analysis = analyse(results_levers, loaded.rubric, loaded.eval, task, warnings)
     for lev in results_levers:
         lev.pop("_scores", None)
+        lev.pop("_predictions", None)
     timings["total"] = round(time.perf_counter() - t_start, 2)
     results = {
         "schema_version": SCHEMA_VERSION,
         "task": {"name": task.name, "instruction": task.instruction, "task_file": str(task.task_file),
-                 "sizes": {"train": len(train), "dev": len(dev), "eval": len(loaded.eval),
+                 "sizes": {"train": len(train), "dev": len(dev), "eval": len(loaded.eval), "guard": len(loaded.guard),
                            "corpus_docs": len(loaded.corpus),
                            "corpus_chunks": next((lev["details"].get("chunks") for lev in results_levers
                                                   if lev["status"] == "ok" and "chunks" in lev.get("details", {})), None)},

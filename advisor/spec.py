@@ -115,6 +115,8 @@ class FinetuneOptions(_Strict):
     patience: int = Field(1, ge=0, description="epochs without dev-loss improvement before stopping")
     max_length: int = Field(512, ge=32)
     max_train_minutes: float | None = Field(None, gt=0)
+    seeds: int = Field(1, ge=1, le=10, description="train this many times; training noise enters the intervals")
+    learning_curve: bool = Field(False, description="also train on 25% and 50% of train and score each")
 
     @field_validator("lr")
     @classmethod
@@ -127,10 +129,21 @@ class FinetuneOptions(_Strict):
         return v
 
 
+class CombinedOptions(_Strict):
+    """retrieval+finetune: LoRA trained with retrieved context in the prompt (RAFT, with distractors)."""
+
+    enabled: bool = True
+    distractors: int = Field(1, ge=0, le=10, description="random chunks added to each training context")
+    oracle_free_share: float = Field(0.2, ge=0, le=1, description="share of training rows whose context is distractors only")
+
+
 class LeverOptions(_Strict):
     prompt: PromptOptions = Field(default_factory=PromptOptions)
     retrieval: RetrievalOptions = Field(default_factory=RetrievalOptions)
     finetune: FinetuneOptions = Field(default_factory=FinetuneOptions)
+    combined: CombinedOptions = Field(default_factory=CombinedOptions, alias="retrieval+finetune")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class GenerationOptions(_Strict):

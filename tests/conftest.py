@@ -24,8 +24,8 @@ SENTENCES = [
 ]
 
 
-def build_tiny_model(folder: Path) -> Path:
-    """A 2-layer, 64-wide Llama and a 512-token byte-level BPE with ChatML specials, saved as a HF folder."""
+def build_tiny_model(folder: Path, hidden: int = 64, layers: int = 2) -> Path:
+    """A 2-layer, 64-wide (by default) Llama and a 512-token byte-level BPE with ChatML specials, saved as a HF folder."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -41,7 +41,7 @@ def build_tiny_model(folder: Path) -> Path:
                                    pad_token="<|endoftext|>", unk_token="<|endoftext|>")
     fast.chat_template = CHATML
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=fast.vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+    config = LlamaConfig(vocab_size=fast.vocab_size, hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
                          bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id,
                          pad_token_id=fast.pad_token_id, tie_word_embeddings=True)
@@ -57,14 +57,15 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 def write_task(folder: Path, model: str, *, rubric="short_answer_qa", corpus=True, n_train=24, n_eval=8,
-               extra: str = "") -> Path:
+               extra: str = "", repeat: int = 1) -> Path:
     """A small QA task over three documents; `extra` is appended to task.yaml."""
     facts = [("When does the bakery open?", "6:30", "hours.md"), ("Who is the head baker?", "Marta Ilves", "team.md"),
              ("What is the signature loaf?", "Dockside Sourdough", "bread.md"), ("Which day is it closed?", "Sunday", "hours.md")]
     forms = ["{q}", "Hi, {q}", "{q} Thanks!", "Quick one: {q}", "Please tell me: {q}", "{q} Cheers", "Hello! {q}",
              "Question: {q}", "I wonder: {q}"]
+    pairs = [(f"{f} (#{r})" if r else f, fact) for r in range(repeat) for f in forms for fact in facts]
     rows = [{"id": f"r{i}", "input": f.format(q=q), "output": a, "context_ids": [d]}
-            for i, (f, (q, a, d)) in enumerate((f, fact) for f in forms for fact in facts)]
+            for i, (f, (q, a, d)) in enumerate(pairs)]
     (folder / "data").mkdir(parents=True, exist_ok=True)
     (folder / "data" / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:n_train]))
     (folder / "data" / "eval.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[n_train:n_train + n_eval]))

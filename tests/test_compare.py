@@ -31,7 +31,7 @@ def test_results_contract(finished_run):
     _, out = finished_run
     results = json.loads((out / "results.json").read_text())
     assert results["task"]["name"] == "tiny-task"
-    assert [lev["name"] for lev in results["levers"]] == ["prompt", "retrieval", "finetune"]
+    assert [lev["name"] for lev in results["levers"]] == ["prompt", "retrieval", "finetune", "retrieval+finetune"]
     for lev in results["levers"]:
         assert lev["status"] == "ok", lev
         s = lev["score"]

@@ -46,6 +46,17 @@ class TrainResult:
     loss_curve: dict = field(default_factory=dict)
     stopped_by: str = "epochs"  # epochs | early_stopping | time_limit
     trainable_parameters: int = 0
+    precision: str = "fp32"
+
+
+def bf16_autocast_ok(device: str) -> bool:
+    """bf16 autocast for training: on CUDA, and on CPUs with native bf16 (AMX/AVX512-BF16: ~1.5x measured)."""
+    if device == "cuda":
+        return True
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def scaled_lr(n_parameters: int) -> float:
@@ -151,6 +162,7 @@ def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: li
         stopped_by = state.get("stopped_by", "epochs")
         reporter.note(f"resuming LoRA training after epoch {start_epoch}")
 
+    use_bf16 = bf16_autocast_ok(device)
     t0 = time.perf_counter()
     deadline = None if cfg.max_train_minutes is None else cfg.max_train_minutes * 60 - seconds_before
     model.train()
@@ -163,7 +175,7 @@ def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: li
                 torch.manual_seed(cfg.seed * 1000 + epoch)
                 for batch in _batches([len(r[0]) for r in train_rows], cfg.batch_size, rng):
                     ids, mask, labels = _collate([train_rows[i] for i in batch], pad_id, device)
-                    with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
+                    with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=use_bf16):
                         loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
                     loss.backward()
                     torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -197,7 +209,8 @@ def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: li
         backend.model = model.unload()  # strip LoRA layers: the base model is shared by every lever
     history["best_step"] = history["epochs"][best_epoch - 1] if best_epoch else None
     return TrainResult(best_dir, cfg.lr, epoch, best_epoch, step,
-                       seconds_before + time.perf_counter() - t0, tokens_seen, history, stopped_by, trainable)
+                       seconds_before + time.perf_counter() - t0, tokens_seen, history, stopped_by, trainable,
+                       "bf16 autocast" if use_bf16 else "fp32")
 
 
 def _save_adapter(model, target: Path) -> None:

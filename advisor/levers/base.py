@@ -34,6 +34,9 @@ class Bench:
     gen_cache: JsonlCache
     embedder_factory: Callable[[], object] = field(repr=False, default=None)  # type: ignore[assignment]
     local_backend_factory: Callable[[], object] | None = field(repr=False, default=None)
+    guard: list[Example] = field(default_factory=list)
+    # scores a variant on examples (per-example totals of `rubric`, default the task's): set by compare
+    score_fn: Callable[..., "object"] | None = field(repr=False, default=None)
 
     @cached_property
     def embedder(self):
@@ -64,6 +67,7 @@ class Prepared:
     index_seconds: float = 0.0
     artifacts: dict = field(default_factory=dict)
     warnings: list[dict] = field(default_factory=list)
+    replicas: list[Variant] = field(default_factory=list)  # the chosen variant retrained with other seeds
 
 
 class Lever(Protocol):

@@ -1,13 +1,23 @@
-"""LoRA fine-tuning on the train split, with the eval-time prompt and a learning rate fit for the model size."""
+"""LoRA fine-tuning on the train split, with the eval-time prompt and a learning rate fit for the model size.
+
+Also the combined lever `retrieval+finetune`: LoRA trained with retrieved context in the prompt (RAFT)."""
 from __future__ import annotations
 
+import random
 from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
+
+import numpy as np
 
 from ..backends.training import TrainConfig, TrainResult, scaled_lr, train_lora
+from ..checks import forgetting_check, overfitting_check
 from ..data import Example
 from ..runs import read_json, stable_hash, write_json
 from .base import Bench, Prepared, Variant, chat
+from .retrieval import RetrievalIndex, retrieval_builder
+
+LEARNING_CURVE_FRACTIONS = (0.25, 0.5)
 
 
 def local_backend(bench: Bench):
@@ -17,35 +27,37 @@ def local_backend(bench: Bench):
     return bench.local_backend_factory() if bench.local_backend_factory else None
 
 
-def train_cached(bench: Bench, backend, name: str, train_pairs, dev_pairs, key_parts: list) -> tuple[TrainResult, str]:
+def _lrs(opts, backend) -> tuple[list[float], str]:
+    if opts.lr == "auto":
+        return [scaled_lr(backend.n_parameters)], "scaled"
+    if isinstance(opts.lr, list):
+        return list(opts.lr), "grid"
+    return [float(opts.lr)], "fixed"
+
+
+def train_cached(bench: Bench, backend, name: str, train_pairs, dev_pairs, seed: int) -> tuple[TrainResult, str, list]:
     """Train (or reuse a finished adapter) for each learning rate to try; keep the lowest dev loss."""
     opts = bench.task.levers.finetune
-    if opts.lr == "auto":
-        lrs, lr_choice = [scaled_lr(backend.n_parameters)], "scaled"
-    elif isinstance(opts.lr, list):
-        lrs, lr_choice = list(opts.lr), "grid"
-    else:
-        lrs, lr_choice = [float(opts.lr)], "fixed"
+    lrs, lr_choice = _lrs(opts, backend)
     results = []
     for lr in lrs:
         cfg = TrainConfig(rank=opts.rank, alpha=opts.alpha, dropout=opts.dropout, target_modules=opts.target_modules,
                           epochs=opts.epochs, lr=lr, batch_size=opts.batch_size, warmup_ratio=opts.warmup_ratio,
                           patience=opts.patience, max_length=opts.max_length, max_train_minutes=opts.max_train_minutes,
-                          seed=bench.task.seed)
+                          seed=seed)
         cfg_key = {k: v for k, v in asdict(cfg).items() if k != "max_train_minutes"}
-        work = bench.run_dir / name / stable_hash(backend.identity, key_parts, cfg_key)
+        work = bench.run_dir / name.replace("+", "-") / stable_hash(backend.identity, train_pairs, dev_pairs, cfg_key)
         done = read_json(work / "done.json")
-        if done and done.get("max_train_minutes") == opts.max_train_minutes:
+        if done and done.pop("max_train_minutes", None) == opts.max_train_minutes:
             done["adapter_dir"] = Path(done["adapter_dir"])
-            done.pop("max_train_minutes", None)
-            bench.reporter.note(f"{name}: reusing the adapter trained at lr {lr:.1e}")
+            bench.reporter.note(f"{name}: reusing the adapter trained at lr {lr:.1e}, seed {seed}")
             result = TrainResult(**done)
         else:
             result = train_lora(backend, train_pairs, dev_pairs, cfg, work, bench.reporter)
             write_json(work / "done.json", {**asdict(result), "adapter_dir": str(result.adapter_dir),
                                             "max_train_minutes": opts.max_train_minutes})
         results.append(result)
-    best = min(results, key=lambda r: _best_dev_loss(r))
+    best = min(results, key=_best_dev_loss)
     return best, lr_choice, [{"lr": r.lr, "dev_loss": _best_dev_loss(r)} for r in results]
 
 
@@ -54,15 +66,84 @@ def _best_dev_loss(r: TrainResult) -> float:
     return min(devs) if devs else float("inf")
 
 
-def train_details(result: TrainResult, lr_choice: str, grid: list[dict], opts) -> dict:
+def _train_details(result: TrainResult, lr_choice: str, grid: list[dict], opts) -> dict:
     return {
         "lr": result.lr, "lr_choice": lr_choice, "lr_grid": grid if lr_choice == "grid" else None,
         "epochs_run": result.epochs_run, "best_epoch": result.best_epoch, "steps": result.steps,
         "stopped_by": result.stopped_by, "tokens_seen": result.tokens_seen,
         "tokens_per_second": round(result.tokens_seen / max(result.train_seconds, 1e-9), 1),
         "trainable_parameters": result.trainable_parameters, "loss_curve": result.loss_curve,
-        "rank": opts.rank, "alpha": opts.alpha, "dropout": opts.dropout,
+        "precision": result.precision, "rank": opts.rank, "alpha": opts.alpha, "dropout": opts.dropout,
     }
+
+
+def prepare_finetune(bench: Bench, name: str, train_prompt: Callable[[list[Example]], list],
+                     eval_prompt: Callable[[list[Example]], list], label: str) -> Prepared:
+    """Train on train (dev for early stopping), once per seed; measure overfitting, forgetting and, optionally,
+    a learning curve. Shared by `finetune` and `retrieval+finetune`."""
+    backend = local_backend(bench)
+    opts = bench.task.levers.finetune
+    train_pairs = list(zip(train_prompt(bench.train), [e.output for e in bench.train]))
+    dev_pairs = list(zip(train_prompt(bench.dev), [e.output for e in bench.dev]))
+    other = None if backend is bench.backend else backend
+    variants, first = [], None
+    for i in range(opts.seeds):
+        result, lr_choice, grid = train_cached(bench, backend, name, train_pairs, dev_pairs, bench.task.seed + i)
+        first = first or (result, lr_choice, grid)
+        variants.append(Variant(label if opts.seeds == 1 else f"{label}, seed {bench.task.seed + i}", eval_prompt,
+                                adapter=result.adapter_dir, adapter_id=str(result.adapter_dir),
+                                info={"lr": result.lr, "best_epoch": result.best_epoch}, backend=other))
+    result, lr_choice, grid = first
+    details = _train_details(result, lr_choice, grid, opts)
+    details["loss_gap"], warnings = overfitting_check(result.loss_curve)
+    if opts.seeds > 1:
+        details["seeds"] = opts.seeds
+    if bench.guard and bench.score_fn:
+        guard_prompt = lambda exs: [[{"role": "user", "content": e.input}] for e in exs]  # noqa: E731
+        base = bench.score_fn(Variant("base model on guard", guard_prompt, backend=other), bench.guard, guard=True)
+        tuned = bench.score_fn(Variant("tuned on guard", guard_prompt, adapter=result.adapter_dir,
+                                       adapter_id=str(result.adapter_dir), backend=other), bench.guard, guard=True)
+        details["forgetting"], more = forgetting_check(base, tuned, seed=bench.task.seed)
+        warnings += more
+    if opts.learning_curve and name == "finetune" and bench.score_fn:
+        details["learning_curve"] = _learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_pairs,
+                                                    variants[0])
+    for w in warnings:
+        w["message"] = f"{name}: {w['message']}"
+    return Prepared(variants[:1], details=details, train_seconds=result.train_seconds,
+                    artifacts={"adapter": str(result.adapter_dir)},
+                    warnings=warnings + _time_limit_warning(bench, name, result), replicas=variants[1:])
+
+
+def _learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_pairs, full: Variant) -> list[dict]:
+    """Score after training on 25%, 50% and 100% of train: would more data change the answer?"""
+    rows = []
+    order = list(range(len(bench.train)))
+    random.Random(bench.task.seed).shuffle(order)
+    for frac in LEARNING_CURVE_FRACTIONS:
+        subset = [bench.train[i] for i in sorted(order[: max(4, int(frac * len(order)))])]
+        pairs = list(zip(train_prompt(subset), [e.output for e in subset]))
+        result, _, _ = train_cached(bench, backend, f"{name}-curve", pairs, dev_pairs, bench.task.seed)
+        v = Variant(f"{int(frac * 100)}% of train", eval_prompt, adapter=result.adapter_dir,
+                    adapter_id=str(result.adapter_dir), backend=other)
+        rows.append({"fraction": frac, "train_examples": len(subset), "score": float(np.mean(bench.score_fn(v, bench.eval)))})
+    rows.append({"fraction": 1.0, "train_examples": len(bench.train), "score": float(np.mean(bench.score_fn(full, bench.eval)))})
+    return rows
+
+
+def _time_limit_warning(bench: Bench, name: str, result: TrainResult) -> list[dict]:
+    if result.stopped_by != "time_limit":
+        return []
+    return [{"code": "train_time_limit",
+             "message": f"{name}: training stopped at the {bench.task.levers.finetune.max_train_minutes}-minute limit "
+                        f"after {result.steps} steps; the adapter so far was evaluated"}]
+
+
+def _endpoint_skip(bench: Bench) -> str | None:
+    if bench.backend.kind != "local" and bench.local_backend_factory is None:
+        return ("the model is an endpoint without local weights: set model.weights to a folder or Hugging Face id "
+                "of the same model to fine-tune it locally")
+    return None
 
 
 class FinetuneLever:
@@ -71,31 +152,53 @@ class FinetuneLever:
     def skip_reason(self, bench: Bench) -> str | None:
         if not bench.task.levers.finetune.enabled:
             return "disabled in task.yaml (levers.finetune.enabled: false)"
-        if bench.backend.kind != "local" and bench.local_backend_factory is None:
-            return ("the model is an endpoint without local weights: set model.weights to a folder or Hugging Face id "
-                    "of the same model to fine-tune it locally")
-        return None
+        return _endpoint_skip(bench)
 
     def prepare(self, bench: Bench) -> Prepared:
-        backend = local_backend(bench)
         instruction, reminder = bench.task.instruction, bench.reminder
 
-        def prompt(e: Example):
-            return chat(instruction, "user", e.input, reminder=reminder)
+        def prompts(exs: list[Example]) -> list:
+            return [chat(instruction, "user", e.input, reminder=reminder) for e in exs]
 
-        train_pairs = [(prompt(e), e.output) for e in bench.train]
-        dev_pairs = [(prompt(e), e.output) for e in bench.dev]
-        result, lr_choice, grid = train_cached(bench, backend, "finetune", train_pairs, dev_pairs,
-                                               [train_pairs, dev_pairs])
-        variant = Variant("LoRA adapter, zero-shot prompt (instruction in user)", lambda exs: [prompt(e) for e in exs],
-                          adapter=result.adapter_dir, adapter_id=str(result.adapter_dir),
-                          info={"lr": result.lr, "epochs": result.best_epoch},
-                          backend=None if backend is bench.backend else backend)
-        warnings = []
-        if result.stopped_by == "time_limit":
-            warnings.append({"code": "train_time_limit",
-                             "message": f"finetune: training stopped at the {bench.task.levers.finetune.max_train_minutes} "
-                                        f"minute limit after {result.steps} steps; the adapter so far was evaluated"})
-        return Prepared([variant], details=train_details(result, lr_choice, grid, bench.task.levers.finetune),
-                        train_seconds=result.train_seconds, artifacts={"adapter": str(result.adapter_dir)},
-                        warnings=warnings)
+        return prepare_finetune(bench, self.name, prompts, prompts, "LoRA adapter, zero-shot prompt (instruction in user)")
+
+
+class CombinedLever:
+    """RAFT-style: train with the retrieved chunks plus distractors in the prompt; evaluate with retrieval."""
+
+    name = "retrieval+finetune"
+
+    def skip_reason(self, bench: Bench) -> str | None:
+        levers = bench.task.levers
+        if not levers.combined.enabled:
+            return "disabled in task.yaml (levers.retrieval+finetune.enabled: false)"
+        if not (levers.finetune.enabled and levers.retrieval.enabled):
+            return "needs both retrieval and finetune enabled"
+        if not bench.corpus:
+            return "no corpus: set data.corpus to documents the model should draw facts from"
+        return _endpoint_skip(bench)
+
+    def prepare(self, bench: Bench) -> Prepared:
+        opts = bench.task.levers.combined
+        index = RetrievalIndex(bench)
+        k = min(bench.task.levers.retrieval.top_k)
+        rng = random.Random(bench.task.seed)
+
+        def with_distractors(example: Example, texts: list[str]) -> list[str]:
+            pool = [c.text for c in index.chunks if c.text not in texts]
+            noise = rng.sample(pool, min(opts.distractors, len(pool)))
+            if rng.random() < opts.oracle_free_share:  # no relevant context: learn to cope
+                noise = rng.sample(pool, min(len(texts) + opts.distractors, len(pool)))
+                texts = []
+            mixed = texts + noise
+            rng.shuffle(mixed)
+            return mixed
+
+        train_prompt = retrieval_builder(bench, index, k, "user", extra=with_distractors)
+        eval_prompt = retrieval_builder(bench, index, k, "user")
+        prepared = prepare_finetune(bench, self.name, train_prompt, eval_prompt,
+                                    f"LoRA trained with top-{k} chunks + {opts.distractors} distractor(s), instruction in user")
+        prepared.index_seconds = 0.0 if index.reused else index.build_seconds
+        prepared.details.update({"top_k": k, "distractors": opts.distractors, "oracle_free_share": opts.oracle_free_share})
+        prepared.artifacts.update({"index": str(index.dir / "faiss.index"), "chunks": str(index.dir / "chunks.jsonl")})
+        return prepared

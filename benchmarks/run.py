@@ -1,0 +1,74 @@
+"""Benchmarks of advise's engine against the plain code a user would write without it.
+
+Each figure is a ratio, advise / reference, measured in one run on the same inputs (> 1: advise is better).
+Usage: python benchmarks/run.py [--quick] [--only gen,train,retrieval,e2e | --all] [--markdown FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, for `advisor`, when run from anywhere
+
+from rows import Row, log  # noqa: E402
+
+PARTS = ("gen", "train", "retrieval", "e2e")
+DEFAULT = ("gen", "train", "retrieval")  # e2e takes ~10 min cold: only with --only e2e or --all
+
+
+def machine() -> str:
+    import torch
+
+    from advisor.backends.local import configure_threads
+
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    flags = Path("/proc/cpuinfo").read_text()
+    native_bf16 = "amx_bf16" in flags or "avx512_bf16" in flags
+    cores = len(os.sched_getaffinity(0))
+    threads = configure_threads()
+    one, five, fifteen = os.getloadavg()
+    return (f"{datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {cores} cores ({model}"
+            f"{', native bf16 (AMX/AVX512-BF16)' if native_bf16 else ''}); torch {torch.__version__}, "
+            f"{threads} threads; load average {one:.2f} / {five:.2f} / {fifteen:.2f} at start")
+
+
+def markdown(rows: list[Row]) -> str:
+    lines = ["| part | measure | advise | plain reference | ratio | notes |", "|---|---|---|---|---|---|"]
+    lines += [f"| {r.part} | {r.measure} | {r.advise} | {r.reference} | {r.ratio} | {r.note} |" for r in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test of the harness, not numbers")
+    parser.add_argument("--only", help=f"comma-separated subset of {','.join(PARTS)} (default: {','.join(DEFAULT)})")
+    parser.add_argument("--all", action="store_true", help="every part, including the slow end-to-end run")
+    parser.add_argument("--markdown", type=Path, help="also write the header and table to this file")
+    args = parser.parse_args(argv)
+    parts = PARTS if args.all else tuple(p.strip() for p in args.only.split(",")) if args.only else DEFAULT
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        parser.error(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+
+    header = f"Machine: {machine()}" + (" -- QUICK MODE (smoke sizes)" if args.quick else "")
+    print(header, flush=True)
+    rows: list[Row] = []
+    for part in PARTS:
+        if part in parts:
+            module = __import__(f"bench_{part}")
+            log(f"{part} ...")
+            rows += module.run(args.quick)
+    table = markdown(rows)
+    print("\n" + table)
+    if args.markdown:
+        args.markdown.write_text(header + "\n\n" + table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
