@@ -45,6 +45,15 @@ def _warning(code: str, message: str, count: int | None = None, examples: Sequen
     return w
 
 
+def _plural(n: int, noun: str) -> str:
+    """'1 example', '3 examples' (the noun's last word takes the s)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _verb(n: int, singular: str, plural: str) -> str:
+    return singular if n == 1 else plural
+
+
 def _quote(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
@@ -83,15 +92,17 @@ def duplicate_checks(train: Sequence[Example]) -> list[dict]:
     if repeats:
         warnings.append(_warning(
             "duplicate_train",
-            f"{len(repeats)} of {len(train)} training examples repeat an earlier example's input and output "
-            f"(e.g. {repeats[0]!r}), which weights them more in fine-tuning and few-shot selection.",
+            f"{len(repeats)} of {_plural(len(train), 'training example')} {_verb(len(repeats), 'repeats', 'repeat')} "
+            f"an earlier example's input and output (e.g. {repeats[0]!r}), which weights them more in fine-tuning "
+            f"and few-shot selection.",
             len(repeats), repeats))
     if conflicts:
         ids = [ex.id for members in conflicts for ex in members]
         first = conflicts[0]
         warnings.append(_warning(
             "conflicting_labels",
-            f"{len(conflicts)} training inputs appear with different outputs across {len(ids)} examples "
+            f"{_plural(len(conflicts), 'training input')} {_verb(len(conflicts), 'appears', 'appear')} with "
+            f"different outputs across {len(ids)} examples "
             f"(e.g. {', '.join(repr(ex.id) for ex in first[:3])}), so no model can match all of them.",
             len(conflicts), ids))
     return warnings
@@ -142,9 +153,9 @@ def near_duplicate_check(train: Sequence[Example], train_vecs: np.ndarray | None
     later = list(dict.fromkeys(train[j].id for _, j, _ in first))
     return [_warning(
         "near_duplicate_train",
-        f"{count} pairs of training inputs are near duplicates (cosine >= {NEAR_DUPLICATE_COSINE:.2f}, "
-        f"e.g. {train[i].id!r} and {train[j].id!r} at {cos:.3f}), so the set is less varied than its "
-        f"{len(train)} examples suggest.",
+        f"{_plural(count, 'pair')} of training inputs {_verb(count, 'is', 'are')} near duplicates "
+        f"(cosine >= {NEAR_DUPLICATE_COSINE:.2f}, e.g. {train[i].id!r} and {train[j].id!r} at {cos:.3f}), "
+        f"so the set is less varied than its {len(train)} examples suggest.",
         count, later)]
 
 
@@ -173,9 +184,10 @@ def eval_leak_train_check(train: Sequence[Example], evals: Sequence[Example], tr
     ids = [evals[int(k)].id for k in leaked]
     return [_warning(
         "eval_leak_train",
-        f"{leaked.size} of {len(evals)} eval inputs ({leaked.size / len(evals):.0%}) match a training input "
-        f"exactly or nearly (cosine >= {NEAR_DUPLICATE_COSINE:.2f}, e.g. eval {ids[0]!r} and train "
-        f"{train[int(match[first])].id!r}), and such leakage inflates fine-tuning and few-shot scores.",
+        f"{leaked.size} of {_plural(len(evals), 'eval input')} ({leaked.size / len(evals):.0%}) "
+        f"{_verb(int(leaked.size), 'matches', 'match')} a training input exactly or nearly "
+        f"(cosine >= {NEAR_DUPLICATE_COSINE:.2f}, e.g. eval {ids[0]!r} and train {train[int(match[first])].id!r}), "
+        f"and such leakage inflates fine-tuning and few-shot scores.",
         int(leaked.size), ids)]
 
 
@@ -207,9 +219,9 @@ def eval_leak_corpus_check(evals: Sequence[Example], corpus: Sequence[Document])
         return []
     return [_warning(
         "eval_leak_corpus",
-        f"{len(found)} of {len(long_refs)} eval references of {LONG_OUTPUT_WORDS}+ words appear verbatim in the "
-        f"corpus (e.g. {found[0][0]!r} in {found[0][1]!r}), so retrieval can copy the answer and may score "
-        f"higher than on new questions.",
+        f"{len(found)} of {_plural(len(long_refs), 'eval reference')} of {LONG_OUTPUT_WORDS}+ words "
+        f"{_verb(len(found), 'appears', 'appear')} verbatim in the corpus (e.g. {found[0][0]!r} in {found[0][1]!r}), "
+        f"so retrieval can copy the answer and may score higher than on new questions.",
         len(found), [eid for eid, _ in found])]
 
 
@@ -228,7 +240,8 @@ def small_eval_check(evals: Sequence[Example]) -> list[dict]:
     mdd = min_detectable_difference_at(n)
     detail = (f"differences under ~{mdd:.2f} will not be detectable" if mdd < 1
               else "no difference between levers will be detectable")
-    return [_warning("small_eval_set", f"the eval set has {n} examples (fewer than {SMALL_EVAL}); {detail}.", n)]
+    message = f"the eval set has {_plural(n, 'example')} (fewer than {SMALL_EVAL}); {detail}."
+    return [_warning("small_eval_set", message, n)]
 
 
 def label_checks(train: Sequence[Example], evals: Sequence[Example]) -> list[dict]:
@@ -254,8 +267,9 @@ def label_checks(train: Sequence[Example], evals: Sequence[Example]) -> list[dic
         names = list(dict.fromkeys(ex.output.strip() for ex in unseen))
         warnings.append(_warning(
             "label_imbalance",
-            f"{len(names)} eval labels never appear in training ({', '.join(_quote(x) for x in names[:3])}) across "
-            f"{len(unseen)} eval examples, so fine-tuning and few-shot prompting cannot learn them.",
+            f"{_plural(len(names), 'eval label')} ({', '.join(_quote(x) for x in names[:3])}) across "
+            f"{_plural(len(unseen), 'eval example')} never {_verb(len(names), 'appears', 'appear')} in training, "
+            f"so fine-tuning and few-shot prompting cannot learn them.",
             len(unseen), [ex.id for ex in unseen]))
     return warnings
 

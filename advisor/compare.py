@@ -31,9 +31,9 @@ from .spec import Task, load_task, pinpoint
 
 LEVERS: dict[str, Lever] = {lever.name: lever for lever in (PromptLever(), RetrievalLever(), FinetuneLever(),
                                                             CombinedLever())}
+SCREEN_ROWS, SURVIVORS = 16, 2  # the dev budget of every lever with several variants
 GUARD_RUBRIC = [{"name": "token_f1", "scorer": "token_f1"}, {"name": "chrf", "scorer": "chrf"}]
 SCHEMA_VERSION = 1
-SMALL_EVAL = 30
 
 
 @dataclass
@@ -92,9 +92,7 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
             and top_k > corpus_chunks_at_most(corpus, opts.chunk_tokens, opts.chunk_overlap)):  # k is clamped
         warnings.append({"code": "top_k_exceeds_corpus", "message": f"{task.locate('levers.retrieval.top_k')}: k={top_k} "
                          f"is more chunks than the {len(corpus)} corpus documents make; retrieval will give every chunk"})
-    if len(evals) < SMALL_EVAL:
-        warnings.append({"code": "small_eval_set",
-                         "message": f"the eval set has {len(evals)} examples; differences under ~0.2 will not be detectable"})
+    warnings += data_checks(train, evals, corpus)  # exact-text checks; compare adds the embedding-based ones
     return Loaded(task, train, evals, corpus, rubric, names, warnings, guard)
 
 
@@ -157,6 +155,29 @@ def make_score_fn(bench: Bench, guard_rubric: Rubric):
     return score_fn
 
 
+def choose_variant(bench: Bench, lever_name: str, variants: list[Variant]) -> tuple[Variant, list[dict]]:
+    """Successive halving on dev: every variant on the first SCREEN_ROWS dev rows, the best SURVIVORS on all of dev.
+
+    Every lever gets the same budget; each variant's dev score (and on how many rows) is kept for the report."""
+    if len(variants) == 1:
+        return variants[0], []
+
+    def dev_score(variant: Variant, rows: list[Example]) -> float:
+        gens = _generate(bench, variant, rows, f"{lever_name} on dev: {variant.name}")
+        return float(np.mean(_score(bench, bench.rubric, gens, rows)["total"]))
+
+    screen = bench.dev[:SCREEN_ROWS]
+    rows = {i: {"variant": v.name, "score": round(dev_score(v, screen), 4), "dev_rows": len(screen), **v.info}
+            for i, v in enumerate(variants)}
+    if len(screen) < len(bench.dev):
+        survivors = sorted(rows, key=lambda i: (-rows[i]["score"], i))[:SURVIVORS]
+        for i in survivors:
+            rows[i].update(score=round(dev_score(variants[i], bench.dev), 4), dev_rows=len(bench.dev))
+    full = [i for i in rows if rows[i]["dev_rows"] == len(bench.dev)]
+    best = max(full, key=lambda i: (rows[i]["score"], -i))
+    return variants[best], [rows[i] for i in sorted(rows)]
+
+
 def run_lever(lever: Lever, bench: Bench) -> dict:
     """Prepare the lever, choose its variant on dev, generate and score the eval set."""
     reason = lever.skip_reason(bench)
@@ -164,14 +185,7 @@ def run_lever(lever: Lever, bench: Bench) -> dict:
         return {"name": lever.name, "status": "skipped", "reason": reason}
     t0 = time.perf_counter()
     prepared = lever.prepare(bench)
-    chosen, dev_rows = prepared.variants[0], []
-    if len(prepared.variants) > 1:
-        for variant in prepared.variants:
-            gens = _generate(bench, variant, bench.dev, f"{lever.name} on dev: {variant.name}")
-            score = float(np.mean(_score(bench, bench.rubric, gens, bench.dev)["total"]))
-            dev_rows.append({"variant": variant.name, "score": round(score, 4), **variant.info})
-        best = max(range(len(dev_rows)), key=lambda i: (dev_rows[i]["score"], -i))
-        chosen = prepared.variants[best]
+    chosen, dev_rows = choose_variant(bench, lever.name, prepared.variants)
     gens = _generate(bench, chosen, bench.eval, f"{lever.name} on eval")
     scores = _score(bench, bench.rubric, gens, bench.eval)
     per_seed = [scores]
@@ -318,7 +332,7 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
     warnings = list(loaded.warnings)
     found = data_checks(loaded.train, loaded.eval, loaded.corpus, bench.embedder([e.input for e in loaded.train], "Embedding train inputs"),
                         bench.embedder([e.input for e in loaded.eval], "Embedding eval inputs"))
-    warnings += [w for w in found if w["code"] not in {x["code"] for x in warnings}]
+    warnings += [w for w in found if w not in warnings]
     timings["data_checks"] = round(time.perf_counter() - t0, 2)
     results_levers = []
     for name in loaded.levers:

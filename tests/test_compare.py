@@ -54,7 +54,17 @@ def test_prompt_variants_chosen_on_dev(finished_run):
     names = {row["variant"] for row in prompt["dev"]}
     # zero-shot and 2-shot (fixed, nearest), each with the instruction in the system and in the user turn
     assert len(names) == 6 and any("system" in n for n in names) and any("user" in n for n in names)
-    assert prompt["chosen"]["variant"] == max(prompt["dev"], key=lambda r: r["score"])["variant"]
+    full = [r for r in prompt["dev"] if r["dev_rows"] == max(x["dev_rows"] for x in prompt["dev"])]
+    assert prompt["chosen"]["variant"] == max(full, key=lambda r: r["score"])["variant"]
+
+
+def test_successive_halving_screens_then_confirms(tmp_path, tiny_model):
+    task = write_task(tmp_path / "task", str(tiny_model), corpus=False, n_train=200, n_eval=4, repeat=6)
+    task.write_text(task.read_text().replace("data:\n", "data:\n  dev_size: 20\n"))
+    result = run_cli("compare", str(task), "--out", str(tmp_path / "run"), "--levers", "prompt")
+    assert result.exit_code == 0, result.output
+    dev = json.loads((tmp_path / "run" / "results.json").read_text())["levers"][0]["dev"]
+    assert sorted(r["dev_rows"] for r in dev) == [16, 16, 16, 16, 20, 20]  # 6 screened on 16 rows, 2 confirmed on 20
 
 
 def test_retrieval_reports_retriever_metrics(finished_run):

@@ -25,7 +25,7 @@ def wider_model(tmp_path_factory) -> Path:
 
 
 def _task(folder: Path, model: Path, levers: str) -> Path:
-    task = write_task(folder, str(model), corpus=False, n_train=300, n_eval=40, repeat=10,
+    task = write_task(folder, str(model), corpus=False, n_train=160, n_eval=40, repeat=6,
                       extra="seed: 3\n")
     text = task.read_text().replace("epochs: 2", "epochs: 3\n    patience: 5").replace(
         "max_new_tokens: 6", "max_new_tokens: 8\n  batch_size: 1")
