@@ -136,13 +136,16 @@ def main() -> None:
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N eval examples (quick looks).")
 @click.option("--seed", type=int, help="Override the task's seed.")
 @click.option("--fresh", is_flag=True, help="Ignore caches in the run folder and recompute everything.")
-def compare(task_file: Path, out: Path | None, levers: str | None, limit: int | None, seed: int | None, fresh: bool) -> None:
+@click.option("--max-train-minutes", type=click.FloatRange(min=0, min_open=True),
+              help="Stop each training run cleanly after this long; the adapter so far is evaluated.")
+def compare(task_file: Path, out: Path | None, levers: str | None, limit: int | None, seed: int | None, fresh: bool,
+            max_train_minutes: float | None) -> None:
     """Benchmark the levers on TASK_FILE and write results.json and report.html."""
     from .compare import compare as run_compare
 
     try:
         results = run_compare(task_file, out=out, levers=_levers_option(levers), limit=limit, seed=seed, fresh=fresh,
-                              reporter=RichReporter())
+                              reporter=RichReporter(), max_train_minutes=max_train_minutes)
     except UserError as err:
         _fail(err)
     out_dir = out or Path("runs") / results["task"]["name"]

@@ -298,13 +298,15 @@ def environment(task: Task, backend) -> dict:
 
 def compare(task_path: str | Path, out: str | Path | None = None, levers: list[str] | None = None,
             limit: int | None = None, seed: int | None = None, fresh: bool = False,
-            reporter: Reporter | None = None) -> dict:
+            reporter: Reporter | None = None, max_train_minutes: float | None = None) -> dict:
     """Run the whole comparison and write the run directory; returns results.json's content."""
     reporter = reporter or Reporter()
     timings: dict[str, float] = {}
     t_start = time.perf_counter()
     loaded = load(task_path, levers, limit, seed)
     task = loaded.task
+    if max_train_minutes is not None:
+        task.levers.finetune.max_train_minutes = max_train_minutes
     run_dir = Path(out) if out else Path("runs") / task.name
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)

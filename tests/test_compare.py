@@ -148,3 +148,22 @@ def test_init_scaffold_validates(tmp_path):
     assert result.exit_code == 0, result.output
     result = run_cli("validate", str(tmp_path / "new" / "task.yaml"))
     assert result.exit_code == 0 and "33 train" in result.output
+
+
+def test_seeds_guard_and_learning_curve(tmp_path, tiny_model):
+    task = write_task(tmp_path / "task", str(tiny_model), corpus=False)
+    guard = [{"input": f"What is {a} plus {b}?", "output": str(a + b)} for a, b in [(1, 2), (2, 3), (4, 4), (5, 1), (3, 3), (6, 2)]]
+    (task.parent / "data" / "guard.jsonl").write_text("".join(json.dumps(r) + "\n" for r in guard))
+    task.write_text(task.read_text().replace("data:\n", "data:\n  guard: data/guard.jsonl\n")
+                    .replace("  finetune:\n", "  finetune:\n    seeds: 2\n    learning_curve: true\n"))
+    result = run_cli("compare", str(task), "--out", str(tmp_path / "run"), "--levers", "finetune")
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["task"]["sizes"]["guard"] == 6
+    details = results["levers"][0]["details"]
+    assert len(details["seed_scores"]) == 2 and details["seeds"] == 2
+    assert abs(sum(details["seed_scores"]) / 2 - results["levers"][0]["score"]["mean"]) < 1e-3
+    assert set(details["forgetting"]) == {"base", "finetuned", "drop"}
+    assert [row["fraction"] for row in details["learning_curve"]] == [0.25, 0.5, 1.0]
+    assert details["learning_curve"][-1]["train_examples"] == results["task"]["sizes"]["train"]
+    assert len(list((tmp_path / "run" / "finetune").iterdir())) == 2  # one adapter per seed

@@ -97,3 +97,16 @@ def test_kill_mid_generation_resumes_at_next_example(tmp_path, wider_model):
     valid = [line for line in cache.read_text().splitlines() if line.startswith("{") and line.endswith("}")]
     assert len(valid) == total, "the rerun generated again what the killed run had saved"
     assert _predictions(out, "prompt") == _predictions(tmp_path / "reference", "prompt")
+
+
+def test_max_train_minutes_stops_cleanly_and_says_so(tmp_path, wider_model):
+    task = _task(tmp_path / "task", wider_model, "finetune")
+    result = CliRunner().invoke(main, ["compare", str(task), "--out", str(tmp_path / "run"), "--levers", "finetune",
+                                       "--max-train-minutes", "0.002"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    lever = results["levers"][0]
+    assert lever["status"] == "ok" and lever["details"]["stopped_by"] == "time_limit"
+    assert lever["details"]["steps"] < 3 * 35
+    assert any(w["code"] == "train_time_limit" for w in results["warnings"])
+    assert "train_time_limit" in (tmp_path / "run" / "report.html").read_text()

@@ -163,6 +163,8 @@ def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: li
         start_epoch, step, best, best_epoch = state["epoch"], state["step"], state["best"], state["best_epoch"]
         bad_epochs, tokens_seen, seconds_before, history = state["bad_epochs"], state["tokens"], state["seconds"], state["history"]
         stopped_by = state.get("stopped_by", "epochs")
+        if stopped_by == "time_limit":  # rerun with another limit: continue from where the clock stopped it
+            stopped_by = "epochs"
         reporter.note(f"resuming LoRA training after epoch {start_epoch}")
 
     use_bf16 = bf16_autocast_ok(device, getattr(backend.model.config, "hidden_size", 0))
