@@ -155,6 +155,14 @@ def make_score_fn(bench: Bench, guard_rubric: Rubric):
     return score_fn
 
 
+def _relative(value: str, run_dir: Path) -> str:
+    """Artifact paths relative to the run folder, so a copied or emailed run stays readable."""
+    try:
+        return str(Path(value).resolve().relative_to(run_dir.resolve()))
+    except (ValueError, OSError):
+        return value
+
+
 def choose_variant(bench: Bench, lever_name: str, variants: list[Variant]) -> tuple[Variant, list[dict]]:
     """Successive halving on dev: every variant on the first SCREEN_ROWS dev rows, the best SURVIVORS on all of dev.
 
@@ -211,7 +219,8 @@ def run_lever(lever: Lever, bench: Bench) -> dict:
             "latency_p50": float(np.percentile(latencies, 50)), "latency_p95": float(np.percentile(latencies, 95)),
             "train_seconds": round(prepared.train_seconds, 2), "index_seconds": round(prepared.index_seconds, 2),
         },
-        "artifacts": {"predictions": str(pred_path.relative_to(bench.run_dir)), **prepared.artifacts},
+        "artifacts": {"predictions": str(pred_path.relative_to(bench.run_dir)),
+                      **{k: _relative(v, bench.run_dir) for k, v in prepared.artifacts.items()}},
         "wall_seconds": round(time.perf_counter() - t0, 2),
         "_scores": {k: np.array([p[k] for p in per_seed]) if len(per_seed) > 1 else np.asarray(v)
                     for k, v in scores.items()},
@@ -266,22 +275,33 @@ def analyse(levers: list[dict], rubric: Rubric, evals: list[Example], task: Task
         for lev in ok:  # a constant predictor can look competitive: show what each lever actually answered
             counts = Counter(p.strip() for p in lev["_predictions"]).most_common(8)
             lev["details"]["predicted_labels"] = {label: n for label, n in counts}
-    summaries = [LeverSummary(name=lev["name"], status=lev["status"], reason=lev.get("reason"),
-                              mean=lev.get("score", {}).get("mean"), ci_low=lev.get("score", {}).get("ci_low"),
-                              ci_high=lev.get("score", {}).get("ci_high"), criteria=lev.get("criteria", {}),
-                              cost_per_1k_calls=lev["cost"].get("cost_per_1k_calls") if lev["status"] == "ok" else None,
-                              one_off_cost=lev["cost"].get("one_off_cost") if lev["status"] == "ok" else None,
-                              input_tokens_per_call=lev["cost"]["input_tokens_per_call"] if lev["status"] == "ok" else None)
-                 for lev in levers]
-    recall = next((v for lev in ok for k, v in lev.get("details", {}).get("retriever", {}).items()
-                   if k.startswith("recall@")), None)
-    rec = recommend(summaries, comparisons, lever_costs or None, warnings, mdd, n_eval=len(evals),
-                    retrieval_recall=recall)
+    rec = recommend_from_results(levers, comparisons, warnings, mdd, len(evals))
     return {
         "comparisons": comparisons, "baselines": baselines, "min_detectable_difference": mdd,
         "cost_model": {**prices.__dict__, "break_even": costmodel.break_even_table(lever_costs) if lever_costs else []},
         "recommendation": rec.to_dict(),
     }
+
+
+def recommend_from_results(levers: list[dict], comparisons: list[dict], warnings: list[dict], mdd: float | None,
+                           n_eval: int):
+    """The decision from what results.json records (so a stored run can be re-decided and checked)."""
+    summaries, lever_costs, recall = [], {}, None
+    for lev in levers:
+        ok = lev["status"] == "ok"
+        score, cost = lev.get("score") or {}, lev.get("cost") or {}
+        summaries.append(LeverSummary(name=lev["name"], status=lev["status"], reason=lev.get("reason"),
+                                      mean=score.get("mean"), ci_low=score.get("ci_low"), ci_high=score.get("ci_high"),
+                                      criteria=lev.get("criteria", {}), cost_per_1k_calls=cost.get("cost_per_1k_calls"),
+                                      one_off_cost=cost.get("one_off_cost"),
+                                      input_tokens_per_call=cost.get("input_tokens_per_call")))
+        if ok and cost.get("cost_per_1k_calls") is not None:
+            lever_costs[lev["name"]] = costmodel.LeverCost(cost["cost_per_1k_calls"], cost["one_off_cost"],
+                                                           cost.get("monthly_cost"))
+        if ok and lev["name"] == "retrieval":
+            recall = lev["details"].get("retriever", {}).get(f"recall@{lev['chosen'].get('top_k')}")
+    return recommend(summaries, comparisons, lever_costs or None, warnings, mdd, n_eval=n_eval,
+                     retrieval_recall=recall)
 
 
 def environment(task: Task, backend) -> dict:

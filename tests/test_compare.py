@@ -87,7 +87,7 @@ def test_adapter_is_standard_peft(finished_run, tiny_model):
     details = finetune["details"]
     assert details["lr_choice"] == "scaled" and details["epochs_run"] >= 1
     assert len(details["loss_curve"]["dev"]) == details["epochs_run"]
-    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model), finetune["artifacts"]["adapter"])
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model), str(out / finetune["artifacts"]["adapter"]))
     lora = [n for n, _ in model.named_parameters() if "lora_B" in n]
     assert lora, "adapter has no LoRA weights"
     assert any(float(p.abs().sum()) > 0 for n, p in model.named_parameters() if "lora_B" in n), "LoRA B never trained"

@@ -1,5 +1,6 @@
 """LoRA fine-tuning on the local backend: completion-only loss, cosine schedule, dev-loss early stopping,
-checkpoints per epoch so a killed run resumes."""
+checkpoints per epoch so a killed run resumes. Data-parallel (DDP) when torch.distributed is initialized with
+more than one process: see distributed.py for the torchrun entry point."""
 from __future__ import annotations
 
 import json
@@ -93,6 +94,28 @@ def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[li
     return batches
 
 
+def _shard(batches: list[list[int]], rank: int, world: int) -> list[list[int]]:
+    """This rank's share of the epoch's batches; the list is padded by repeating batches from its start (as
+    DistributedSampler does) so every rank takes the same number of optimizer steps."""
+    padded = batches + [batches[i % len(batches)] for i in range(-len(batches) % world)]
+    return padded[rank::world]
+
+
+def _world() -> tuple[int, int]:
+    """(rank, world size); (0, 1) unless torch.distributed is initialized."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _all_sum(values: list[float], device: str) -> list[float]:
+    """Sum across ranks (float64: token counts stay exact)."""
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    torch.distributed.all_reduce(t)
+    return t.tolist()
+
+
 def _collate(rows: list[tuple[list[int], int]], pad_id: int, device: str):
     width = max(len(ids) for ids, _ in rows)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
@@ -106,6 +129,12 @@ def _collate(rows: list[tuple[list[int], int]], pad_id: int, device: str):
 
 
 def _mean_loss(model, rows, batch_size: int, pad_id: int, device: str) -> float:
+    total, count = _loss_sums(model, rows, batch_size, pad_id, device)
+    return total / max(count, 1)
+
+
+def _loss_sums(model, rows, batch_size: int, pad_id: int, device: str) -> tuple[float, int]:
+    """Summed token cross-entropy over the answer tokens of rows, and how many tokens that was."""
     model.eval()
     total, count = 0.0, 0
     with torch.inference_mode():
@@ -118,19 +147,24 @@ def _mean_loss(model, rows, batch_size: int, pad_id: int, device: str) -> float:
             total += loss.item()
             count += int((tgt != -100).sum())
     model.train()
-    return total / max(count, 1)
+    return total, count
 
 
 def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: list[tuple[Messages, str]],
                cfg: TrainConfig, work_dir: Path, reporter: Reporter) -> TrainResult:
-    """Train a LoRA adapter; resumes from the last finished epoch found in work_dir."""
+    """Train a LoRA adapter; resumes from the last finished epoch found in work_dir.
+
+    Under torch.distributed with world size > 1, every rank must call this with the same data and config: each
+    takes its share of the batches (batch_size is per rank), DDP averages gradients, logged and dev losses are
+    all-reduced so early stopping agrees, and only rank 0 writes checkpoints and the adapter."""
     from peft import LoraConfig, get_peft_model, set_peft_model_state_dict, get_peft_model_state_dict
 
     device = backend.device
     pad_id = backend.tokenizer.pad_token_id
     train_rows = [encode_pair(backend, m, a, cfg.max_length) for m, a in train]
     dev_rows = [encode_pair(backend, m, a, cfg.max_length) for m, a in dev]
-    steps_per_epoch = math.ceil(len(train_rows) / cfg.batch_size)
+    rank, world = _world()
+    steps_per_epoch = math.ceil(math.ceil(len(train_rows) / cfg.batch_size) / world)
     total_steps = steps_per_epoch * cfg.epochs
     warmup = int(cfg.warmup_ratio * total_steps)
 
@@ -140,6 +174,7 @@ def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: li
     model = get_peft_model(backend.model, lora)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     params = [p for p in model.parameters() if p.requires_grad]
+    train_model = model  # what the training step calls: the DDP wrapper when data-parallel
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
 
     def lr_at(step: int) -> float:
@@ -154,11 +189,19 @@ def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: li
     history = {"train": [], "dev": [], "epochs": []}
     start_epoch, step, best, best_epoch, bad_epochs, tokens_seen, seconds_before = 0, 0, float("inf"), 0, 0, 0, 0.0
     stopped_by = "epochs"
+    if world > 1:  # rank 0's checkpoint, sent to every rank: other machines need not share its disk
+        box = [_load_checkpoint(ckpt_dir) if rank == 0 and state else None]
+        torch.distributed.broadcast_object_list(box, src=0)
+        state = box[0]
     if state:
         from safetensors.torch import load_file
 
-        set_peft_model_state_dict(model, load_file(str(ckpt_dir / "adapter.safetensors"), device=device))
-        opt.load_state_dict(torch.load(ckpt_dir / "optimizer.pt", map_location=device, weights_only=True))
+        if world > 1:
+            set_peft_model_state_dict(model, state["adapter_weights"])
+            opt.load_state_dict(state["optimizer"])
+        else:
+            set_peft_model_state_dict(model, load_file(str(ckpt_dir / "adapter.safetensors"), device=device))
+            opt.load_state_dict(torch.load(ckpt_dir / "optimizer.pt", map_location=device, weights_only=True))
         sched.load_state_dict(state["scheduler"])
         start_epoch, step, best, best_epoch = state["epoch"], state["step"], state["best"], state["best_epoch"]
         bad_epochs, tokens_seen, seconds_before, history = state["bad_epochs"], state["tokens"], state["seconds"], state["history"]
@@ -167,6 +210,11 @@ def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: li
             stopped_by = "epochs"
         reporter.note(f"resuming LoRA training after epoch {start_epoch}")
 
+    if world > 1:
+        # LoRA A is seeded identically on every rank and DDP broadcasts rank 0's weights anyway; the rotary
+        # buffers are constants, so no per-step buffer broadcast (it would also be a collective inside eval).
+        train_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[torch.cuda.current_device()] if device == "cuda" else None, broadcast_buffers=False)
     use_bf16 = bf16_autocast_ok(device, getattr(backend.model.config, "hidden_size", 0))
     t0 = time.perf_counter()
     deadline = None if cfg.max_train_minutes is None else cfg.max_train_minutes * 60 - seconds_before
@@ -178,38 +226,54 @@ def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: li
             while epoch < cfg.epochs and stopped_by == "epochs":
                 rng = random.Random(cfg.seed * 1000 + epoch)
                 torch.manual_seed(cfg.seed * 1000 + epoch)
-                for batch in _batches([len(r[0]) for r in train_rows], cfg.batch_size, rng):
+                for batch in _shard(_batches([len(r[0]) for r in train_rows], cfg.batch_size, rng), rank, world):
                     ids, mask, labels = _collate([train_rows[i] for i in batch], pad_id, device)
                     with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=use_bf16):
-                        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+                        loss = train_model(input_ids=ids, attention_mask=mask, labels=labels).loss
                     loss.backward()
                     torch.nn.utils.clip_grad_norm_(params, 1.0)
                     opt.step()
                     sched.step()
                     opt.zero_grad(set_to_none=True)
                     step += 1
-                    tokens_seen += int(mask.sum())
-                    history["train"].append([step, round(loss.item(), 5)])
-                    stage.advance(1, loss=f"{loss.item():.3f}")
-                    if deadline is not None and time.perf_counter() - t0 > deadline:
+                    late = deadline is not None and time.perf_counter() - t0 > deadline
+                    if world > 1:  # mean loss over ranks, all tokens, and any rank's clock stops every rank
+                        loss_sum, tokens, n_late = _all_sum([loss.item(), int(mask.sum()), float(late)], device)
+                        step_loss, late = loss_sum / world, n_late > 0
+                        tokens_seen += int(tokens)
+                    else:
+                        step_loss = loss.item()
+                        tokens_seen += int(mask.sum())
+                    history["train"].append([step, round(step_loss, 5)])
+                    stage.advance(1, loss=f"{step_loss:.3f}")
+                    if late:
                         stopped_by = "time_limit"
                         break
                 epoch += 1
-                dev_loss = _mean_loss(model, dev_rows, cfg.batch_size, pad_id, device) if dev_rows else float("nan")
+                if world > 1:  # each rank scores its share of dev; summed losses and token counts make the mean
+                    total, count = _all_sum(list(_loss_sums(model, dev_rows[rank::world], cfg.batch_size, pad_id,
+                                                            device)), device)
+                    dev_loss = total / max(count, 1) if dev_rows else float("nan")
+                else:
+                    dev_loss = _mean_loss(model, dev_rows, cfg.batch_size, pad_id, device) if dev_rows else float("nan")
                 history["dev"].append([step, round(dev_loss, 5)])
                 history["epochs"].append(step)
                 if not dev_rows or dev_loss < best - 1e-4:
                     best, best_epoch, bad_epochs = dev_loss, epoch, 0
-                    _save_adapter(model, best_dir)
+                    if rank == 0:
+                        _save_adapter(model, best_dir)
                 else:
                     bad_epochs += 1
                     if bad_epochs > cfg.patience:
                         stopped_by = "early_stopping"
-                _save_checkpoint(model, opt, sched, ckpt_dir, {
-                    "epoch": epoch, "step": step, "best": best, "best_epoch": best_epoch, "bad_epochs": bad_epochs,
-                    "tokens": tokens_seen, "seconds": seconds_before + time.perf_counter() - t0, "history": history,
-                    "stopped_by": stopped_by,
-                }, get_peft_model_state_dict)
+                if rank == 0:
+                    _save_checkpoint(model, opt, sched, ckpt_dir, {
+                        "epoch": epoch, "step": step, "best": best, "best_epoch": best_epoch, "bad_epochs": bad_epochs,
+                        "tokens": tokens_seen, "seconds": seconds_before + time.perf_counter() - t0, "history": history,
+                        "stopped_by": stopped_by,
+                    }, get_peft_model_state_dict)
+                if world > 1:  # the others wait until rank 0's files are whole
+                    torch.distributed.barrier()
     finally:
         backend.model = model.unload()  # strip LoRA layers: the base model is shared by every lever
     history["best_step"] = history["epochs"][best_epoch - 1] if best_epoch else None
@@ -224,6 +288,16 @@ def _save_adapter(model, target: Path) -> None:
     model.save_pretrained(str(tmp))
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
+
+
+def _load_checkpoint(ckpt_dir: Path) -> dict:
+    """state.json with the adapter weights and optimizer state added, all on CPU, for broadcasting to every rank."""
+    from safetensors.torch import load_file
+
+    state = read_json(ckpt_dir / "state.json")
+    state["adapter_weights"] = load_file(str(ckpt_dir / "adapter.safetensors"), device="cpu")
+    state["optimizer"] = torch.load(ckpt_dir / "optimizer.pt", map_location="cpu", weights_only=True)
+    return state
 
 
 def _save_checkpoint(model, opt, sched, ckpt_dir: Path, state: dict, get_state) -> None:
