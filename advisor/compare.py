@@ -93,7 +93,36 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
         warnings.append({"code": "top_k_exceeds_corpus", "message": f"{task.locate('levers.retrieval.top_k')}: k={top_k} "
                          f"is more chunks than the {len(corpus)} corpus documents make; retrieval will give every chunk"})
     warnings += data_checks(train, evals, corpus)  # exact-text checks; compare adds the embedding-based ones
+    check_memory(task, evals, corpus)
     return Loaded(task, train, evals, corpus, rubric, names, warnings, guard)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux /proc/meminfo), or None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def check_memory(task: Task, evals: list[Example], corpus: list[Document]) -> None:
+    """Refuse, before hours are spent, a corpus or eval set this machine cannot hold next to the model."""
+    free = available_memory()
+    if free is None:
+        return
+    budget = free - 4 * 2**30  # leave room for the model, its activations and LoRA training
+    chars = sum(len(d.text) for d in corpus)
+    chunks = chars / 4 / max(1, task.levers.retrieval.chunk_tokens - task.levers.retrieval.chunk_overlap)
+    corpus_need = chars * 6 + chunks * 384 * 4 * 3  # text copies + float32 vectors (embedding, index, batches)
+    eval_need = sum(len(e.input) + len(e.output) for e in evals) * 40  # prompts, tokens, predictions, scores
+    for need, field, what in ((corpus_need, "data.corpus", "corpus"), (eval_need, "data.eval", "eval set")):
+        if need > budget:
+            raise UserError(task.task_file, task.locate(field),
+                            f"the {what} needs about {need / 2**30:.1f} GiB but only {max(budget, 0) / 2**30:.1f} GiB "
+                            f"is free after the model", f"split the {what} or run on a machine with more memory")
 
 
 def _max_new_tokens(task: Task, train: list[Example], count_tokens) -> int:

@@ -17,7 +17,7 @@ from typing import Iterator
 
 import torch
 
-from ..errors import UserError
+from ..errors import UserError, did_you_mean
 from ..progress import Reporter
 from ..runs import read_json, read_jsonl, write_json, write_jsonl
 from .base import Messages
@@ -53,16 +53,16 @@ def read_job(job_path: Path | str) -> Job:
     job_path = Path(job_path)
     job = read_json(job_path)
     if not isinstance(job, dict):
-        raise UserError(job_path, None, "not a readable JSON object", "write it with advisor.backends.distributed.write_job")
+        raise UserError(job_path, None, "not a readable JSON object",
+                        "write it with advisor.backends.distributed.write_job")
     missing = [k for k in ("model", "train", "config", "work_dir") if k not in job]
     if missing:
         raise UserError(job_path, missing[0], "missing")
     known = {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(job["config"]) - known)
     if unknown:
-        from ..errors import did_you_mean
-
-        raise UserError(job_path, f"config.{unknown[0]}", "unknown TrainConfig field", did_you_mean(unknown[0], sorted(known)))
+        raise UserError(job_path, f"config.{unknown[0]}", "unknown TrainConfig field",
+                        did_you_mean(unknown[0], sorted(known)))
 
     def pairs(name: str | None) -> list[tuple[Messages, str]]:
         if not name:
@@ -120,7 +120,8 @@ def run_job(job: Job) -> TrainResult:
     backend = LocalBackend(job.model)
     if backend.device == "cpu":  # the processes on this machine share its cores
         torch.set_num_threads(max(1, backend.threads // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
-    result = train_lora(backend, job.train, job.dev, job.config, job.work_dir, _LineReporter() if rank == 0 else Reporter())
+    reporter = _LineReporter() if rank == 0 else Reporter()
+    result = train_lora(backend, job.train, job.dev, job.config, job.work_dir, reporter)
     if rank == 0:  # the same record levers/finetune.py's train_cached writes and reads back
         write_json(job.work_dir / "done.json", {**asdict(result), "adapter_dir": str(result.adapter_dir),
                                                 "max_train_minutes": job.config.max_train_minutes})

@@ -3,6 +3,7 @@ checkpoints per epoch so a killed run resumes. Data-parallel (DDP) when torch.di
 more than one process: see distributed.py for the torchrun entry point."""
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import random
@@ -211,10 +212,13 @@ def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: li
         reporter.note(f"resuming LoRA training after epoch {start_epoch}")
 
     if world > 1:
-        # LoRA A is seeded identically on every rank and DDP broadcasts rank 0's weights anyway; the rotary
-        # buffers are constants, so no per-step buffer broadcast (it would also be a collective inside eval).
-        train_model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[torch.cuda.current_device()] if device == "cuda" else None, broadcast_buffers=False)
+        # LoRA A is seeded alike on every rank and DDP broadcasts rank 0's weights anyway; the rotary buffers are
+        # constants, so no buffer sync before each forward (torch >= 2.13 renamed the switch)
+        ddp = torch.nn.parallel.DistributedDataParallel
+        no_sync = "forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(ddp).parameters \
+            else "broadcast_buffers"
+        train_model = ddp(model, device_ids=[torch.cuda.current_device()] if device == "cuda" else None,
+                          **{no_sync: False})
     use_bf16 = bf16_autocast_ok(device, getattr(backend.model.config, "hidden_size", 0))
     t0 = time.perf_counter()
     deadline = None if cfg.max_train_minutes is None else cfg.max_train_minutes * 60 - seconds_before
