@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from advisor.compare import load, recommend_from_results
+from advisor.analysis import recommend_from_results
+from advisor.compare import load
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXPECTED = json.loads((EXAMPLES / "expected.json").read_text())
