@@ -110,3 +110,23 @@ def test_a_job_with_an_unknown_config_field_names_it(tmp_path: Path):
         read_job(job)
     assert "--standalone" in launch_command(job, 2) and launch_command(job, 8, 2, "node0:29500")[3:7] == [
         "--nnodes", "2", "--rdzv_backend", "c10d"]
+
+
+def test_advise_compare_trains_data_parallel(tmp_path, tiny_model):
+    """`levers.finetune.processes: 2` runs the finetune lever's training through torchrun (gloo on CPU)."""
+    import json as _json
+
+    from click.testing import CliRunner
+
+    from advisor.cli import main
+    from conftest import write_task
+
+    task = write_task(tmp_path / "task", str(tiny_model), corpus=False)
+    task.write_text(task.read_text().replace("  finetune:\n", "  finetune:\n    processes: 2\n"))
+    result = CliRunner().invoke(main, ["compare", str(task), "--out", str(tmp_path / "run"), "--levers", "finetune"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "2 data-parallel processes" in result.output
+    lever = _json.loads((tmp_path / "run" / "results.json").read_text())["levers"][0]
+    # 16 train rows at batch 4 = 4 batches an epoch, 2 per process; 2 epochs
+    assert lever["status"] == "ok" and lever["details"]["steps"] == 4

@@ -52,6 +52,8 @@ def train_cached(bench: Bench, backend, name: str, train_pairs, dev_pairs, seed:
             done["adapter_dir"] = Path(done["adapter_dir"])
             bench.reporter.note(f"{name}: reusing the adapter trained at lr {lr:.1e}, seed {seed}")
             result = TrainResult(**done)
+        elif opts.processes > 1:
+            result = train_distributed(bench, backend, train_pairs, dev_pairs, cfg, work, opts.processes)
         else:
             result = train_lora(backend, train_pairs, dev_pairs, cfg, work, bench.reporter)
             write_json(work / "done.json", {**asdict(result), "adapter_dir": str(result.adapter_dir),
@@ -59,6 +61,27 @@ def train_cached(bench: Bench, backend, name: str, train_pairs, dev_pairs, seed:
         results.append(result)
     best = min(results, key=_best_dev_loss)
     return best, lr_choice, [{"lr": r.lr, "dev_loss": _best_dev_loss(r)} for r in results]
+
+
+def train_distributed(bench: Bench, backend, train_pairs, dev_pairs, cfg: TrainConfig, work: Path,
+                      processes: int) -> TrainResult:
+    """Data-parallel training in `processes` torchrun workers (gloo on CPU, nccl on GPUs); rank 0 writes done.json."""
+    import subprocess
+
+    from ..backends.distributed import launch_command, write_job
+    from ..errors import UserError
+
+    job = write_job(work / "job.json", backend.where, train_pairs, dev_pairs, cfg, work)
+    bench.reporter.note(f"training in {processes} data-parallel processes: {' '.join(launch_command(job, processes))}")
+    proc = subprocess.run(launch_command(job, processes), capture_output=True, text=True)
+    done = read_json(work / "done.json")
+    if proc.returncode != 0 or not done:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise UserError(bench.task.task_file, "levers.finetune.processes",
+                        f"data-parallel training failed (exit {proc.returncode}): {tail[0]}", "try processes: 1")
+    done.pop("max_train_minutes", None)
+    done["adapter_dir"] = Path(done["adapter_dir"])
+    return TrainResult(**done)
 
 
 def _best_dev_loss(r: TrainResult) -> float:
