@@ -117,6 +117,8 @@ class FinetuneOptions(_Strict):
     max_train_minutes: float | None = Field(None, gt=0)
     seeds: int = Field(1, ge=1, le=10, description="train this many times; training noise enters the intervals")
     processes: int = Field(1, ge=1, le=64, description="data-parallel training processes (torchrun; GPUs or CPU/gloo)")
+    keep_instruction: bool = Field(False, description="train and prompt with the instruction; default: the input alone, "
+                                                      "since fine-tuning replaces the instruction and shortens prompts")
     learning_curve: bool = Field(False, description="also train on 25% and 50% of train and score each")
 
     @field_validator("lr")

@@ -105,6 +105,6 @@ def chat(instruction: str, placement: str, text: str, shots: list[Example] = (),
     for shot in shots:
         messages.append({"role": "user", "content": shot.input})
         messages.append({"role": "assistant", "content": shot.output})
-    final = body if placement == "system" else f"{task_text}\n\n{body}"
+    final = body if placement == "system" or not task_text else f"{task_text}\n\n{body}"
     messages.append({"role": "user", "content": final})
     return messages

@@ -178,12 +178,15 @@ class FinetuneLever:
         return _endpoint_skip(bench)
 
     def prepare(self, bench: Bench) -> Prepared:
-        instruction, reminder = bench.task.instruction, bench.reminder
+        keep = bench.task.levers.finetune.keep_instruction
+        instruction, reminder = (bench.task.instruction, bench.reminder) if keep else ("", "")
 
         def prompts(exs: list[Example]) -> list:
             return [chat(instruction, "user", e.input, reminder=reminder) for e in exs]
 
-        return prepare_finetune(bench, self.name, prompts, prompts, "LoRA adapter, zero-shot prompt (instruction in user)")
+        label = ("LoRA adapter, instruction in user" if keep
+                 else "LoRA adapter, the input alone (the adapter replaces the instruction)")
+        return prepare_finetune(bench, self.name, prompts, prompts, label)
 
 
 class CombinedLever:
@@ -217,10 +220,12 @@ class CombinedLever:
             rng.shuffle(mixed)
             return mixed
 
-        train_prompt = retrieval_builder(bench, index, k, "user", extra=with_distractors)
-        eval_prompt = retrieval_builder(bench, index, k, "user")
+        keep = bench.task.levers.finetune.keep_instruction
+        train_prompt = retrieval_builder(bench, index, k, "user", extra=with_distractors, with_instruction=keep)
+        eval_prompt = retrieval_builder(bench, index, k, "user", with_instruction=keep)
         prepared = prepare_finetune(bench, self.name, train_prompt, eval_prompt,
-                                    f"LoRA trained with top-{k} chunks + {opts.distractors} distractor(s), instruction in user")
+                                    f"LoRA trained with top-{k} chunks + {opts.distractors} distractor(s)"
+                                    + (", instruction in user" if keep else ", no instruction"))
         prepared.index_seconds = 0.0 if index.reused else index.build_seconds
         prepared.details.update({"top_k": k, "distractors": opts.distractors, "oracle_free_share": opts.oracle_free_share})
         prepared.artifacts.update({"index": str(index.dir / "faiss.index"), "chunks": str(index.dir / "chunks.jsonl")})

@@ -148,8 +148,10 @@ class RetrievalLever:
                         artifacts={"index": str(index.dir / "faiss.index"), "chunks": str(index.dir / "chunks.jsonl")})
 
 
-def retrieval_builder(bench: Bench, index: RetrievalIndex, k: int, placement: str, extra=None):
+def retrieval_builder(bench: Bench, index: RetrievalIndex, k: int, placement: str, extra=None,
+                      with_instruction: bool = True):
     """Prompts with the top-k chunks as numbered context (`extra` may add distractors, for training)."""
+    instruction, reminder = (bench.task.instruction, bench.reminder) if with_instruction else ("", "")
     def build(examples: list[Example]) -> list:
         hits = index.search([e.input for e in examples], k)
         out = []
@@ -158,7 +160,7 @@ def retrieval_builder(bench: Bench, index: RetrievalIndex, k: int, placement: st
             if extra is not None:
                 texts = extra(e, texts)
             context = "\n\n".join(f"[{n + 1}] {t}" for n, t in enumerate(texts))
-            out.append(chat(bench.task.instruction, placement, e.input, context=context, reminder=bench.reminder))
+            out.append(chat(instruction, placement, e.input, context=context, reminder=reminder))
         return out
 
     return build
