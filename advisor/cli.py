@@ -1,6 +1,7 @@
 """`advise`: click + rich only; every command is load -> run -> render. User errors exit 2 on one line."""
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -127,6 +128,16 @@ def summary_table(results: dict) -> Table:
 @click.version_option(package_name="advise")
 def main() -> None:
     """Should we prompt it, give it retrieval, or fine-tune it? Benchmark the levers on your task."""
+    _quiet_libraries()
+
+
+def _quiet_libraries() -> None:
+    """Our own progress bars replace the libraries' (tqdm weight loading) and their deprecation chatter."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|peft|sentence_transformers)\.")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 @main.command()
