@@ -37,6 +37,13 @@ def machine() -> str:
             f"{threads} threads; load average {one:.2f} / {five:.2f} / {fifteen:.2f} at start")
 
 
+def pin_cores(n: int) -> None:
+    """Run on n cores: affinity (advise's configure_threads follows it) and the BLAS/OpenMP pools, set before import."""
+    os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:n])
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(n)
+
+
 def markdown(rows: list[Row]) -> str:
     lines = ["| part | measure | advise | plain reference | ratio | notes |", "|---|---|---|---|---|---|"]
     lines += [f"| {r.part} | {r.measure} | {r.advise} | {r.reference} | {r.ratio} | {r.note} |" for r in rows]
@@ -49,24 +56,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(PARTS)} (default: {','.join(DEFAULT)})")
     parser.add_argument("--all", action="store_true", help="every part, including the slow end-to-end run")
     parser.add_argument("--markdown", type=Path, help="also write the header and table to this file")
+    parser.add_argument("--cores", type=int, help="pin to this many of the allowed cores (default: all, as advise does)")
     args = parser.parse_args(argv)
     parts = PARTS if args.all else tuple(p.strip() for p in args.only.split(",")) if args.only else DEFAULT
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
         parser.error(f"unknown part(s) {', '.join(unknown)}; choose from {', '.join(PARTS)}")
 
+    if args.cores:
+        pin_cores(args.cores)
     header = f"Machine: {machine()}" + (" -- QUICK MODE (smoke sizes)" if args.quick else "")
-    print(header, flush=True)
+    print(header + "\n\n" + markdown([]), flush=True)
     rows: list[Row] = []
     for part in PARTS:
         if part in parts:
             module = __import__(f"bench_{part}")
             log(f"{part} ...")
-            rows += module.run(args.quick)
-    table = markdown(rows)
-    print("\n" + table)
+            new = module.run(args.quick)
+            print("\n".join(markdown(new).splitlines()[2:]), flush=True)  # rows as each part ends: a kill keeps them
+            rows += new
     if args.markdown:
-        args.markdown.write_text(header + "\n\n" + table + "\n")
+        args.markdown.write_text(header + "\n\n" + markdown(rows) + "\n")
     return 0
 
 
