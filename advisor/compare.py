@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import stats
 from .backends.base import generate_cached
 from .checks import data_checks
 from .data import Document, Example, content_hash, corpus_chunks_at_most, load_corpus, load_examples, split_dev
@@ -191,25 +192,35 @@ def _relative(value: str, run_dir: Path) -> str:
 
 
 def choose_variant(bench: Bench, lever_name: str, variants: list[Variant]) -> tuple[Variant, list[dict]]:
-    """Successive halving on dev: every variant on the first SCREEN_ROWS dev rows, the best SURVIVORS on all of dev.
-
-    Every lever gets the same budget; each variant's dev score (and on how many rows) is kept for the report."""
+    """Successive halving on dev: every variant on the first SCREEN_ROWS dev rows; the best SURVIVORS and the
+    cheapest variant (fewest prompt tokens) on all of dev. The best wins, unless the cheapest is statistically
+    indistinguishable from it (paired bootstrap on dev), then the cheapest does: within a lever as between levers,
+    simpler first. Every lever gets the same budget; each variant's dev score is kept for the report."""
     if len(variants) == 1:
         return variants[0], []
+    scores: dict[int, np.ndarray] = {}
+    tokens: dict[int, float] = {}
 
-    def dev_score(variant: Variant, rows: list[Example]) -> float:
-        gens = _generate(bench, variant, rows, f"{lever_name} on dev: {variant.name}")
-        return float(np.mean(_score(bench, bench.rubric, gens, rows)["total"]))
+    def dev_score(i: int, rows: list[Example]) -> float:
+        gens = _generate(bench, variants[i], rows, f"{lever_name} on dev: {variants[i].name}")
+        scores[i] = np.asarray(_score(bench, bench.rubric, gens, rows)["total"])
+        tokens[i] = float(np.mean([g.input_tokens for g in gens]))
+        return float(scores[i].mean())
 
     screen = bench.dev[:SCREEN_ROWS]
-    rows = {i: {"variant": v.name, "score": round(dev_score(v, screen), 4), "dev_rows": len(screen), **v.info}
+    rows = {i: {"variant": v.name, "score": round(dev_score(i, screen), 4), "dev_rows": len(screen), **v.info}
             for i, v in enumerate(variants)}
+    cheapest = min(rows, key=lambda i: (tokens[i], i))
     if len(screen) < len(bench.dev):
         survivors = sorted(rows, key=lambda i: (-rows[i]["score"], i))[:SURVIVORS]
-        for i in survivors:
-            rows[i].update(score=round(dev_score(variants[i], bench.dev), 4), dev_rows=len(bench.dev))
+        for i in dict.fromkeys(survivors + [cheapest]):
+            rows[i].update(score=round(dev_score(i, bench.dev), 4), dev_rows=len(bench.dev))
     full = [i for i in rows if rows[i]["dev_rows"] == len(bench.dev)]
     best = max(full, key=lambda i: (rows[i]["score"], -i))
+    if cheapest != best and stats.compare_levers("best", scores[best], "cheapest", scores[cheapest],
+                                                 pass_fail=False, seed=bench.task.seed).verdict == "indistinguishable":
+        rows[cheapest]["chosen_because"] = f"indistinguishable on dev from {rows[best]['variant']}, fewer prompt tokens"
+        best = cheapest
     return variants[best], [rows[i] for i in sorted(rows)]
 
 

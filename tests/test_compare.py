@@ -54,7 +54,10 @@ def test_prompt_variants_chosen_on_dev(finished_run):
     # zero-shot and 2-shot (fixed, nearest), each with the instruction in the system and in the user turn
     assert len(names) == 6 and any("system" in n for n in names) and any("user" in n for n in names)
     full = [r for r in prompt["dev"] if r["dev_rows"] == max(x["dev_rows"] for x in prompt["dev"])]
-    assert prompt["chosen"]["variant"] == max(full, key=lambda r: r["score"])["variant"]
+    chosen = next(r for r in prompt["dev"] if r["variant"] == prompt["chosen"]["variant"])
+    best = max(full, key=lambda r: r["score"])
+    # the best on dev wins, unless a cheaper variant is indistinguishable from it (then it says so)
+    assert chosen is best or ("chosen_because" in chosen and chosen["shots"] <= best["shots"])
 
 
 def test_successive_halving_screens_then_confirms(tmp_path, tiny_model):
@@ -63,7 +66,10 @@ def test_successive_halving_screens_then_confirms(tmp_path, tiny_model):
     result = run_cli("compare", str(task), "--out", str(tmp_path / "run"), "--levers", "prompt")
     assert result.exit_code == 0, result.output
     dev = json.loads((tmp_path / "run" / "results.json").read_text())["levers"][0]["dev"]
-    assert sorted(r["dev_rows"] for r in dev) == [16, 16, 16, 16, 20, 20]  # 6 screened on 16 rows, 2 confirmed on 20
+    # 6 variants screened on 16 rows; the best 2 and the cheapest (a zero-shot one) confirmed on all 20
+    assert len(dev) == 6 and {r["dev_rows"] for r in dev} == {16, 20}
+    confirmed = [r for r in dev if r["dev_rows"] == 20]
+    assert 2 <= len(confirmed) <= 3 and any(r["shots"] == 0 for r in confirmed)
 
 
 def test_retrieval_reports_retriever_metrics(finished_run):
