@@ -63,16 +63,16 @@ def analyse(levers: list[dict], rubric: Rubric, evals: list[Example], task: Task
         for lev in ok:  # a constant predictor can look competitive: show what each lever actually answered
             counts = Counter(p.strip() for p in lev["_predictions"]).most_common(8)
             lev["details"]["predicted_labels"] = {label: n for label, n in counts}
-    rec = recommend_from_results(levers, comparisons, warnings, mdd, len(evals))
+    rec = recommend_from_results(levers, comparisons, warnings, mdd, len(evals), task.costs.min_yearly_saving)
     return {
         "comparisons": comparisons, "baselines": baselines, "min_detectable_difference": mdd,
-        "cost_model": {**prices.__dict__, "break_even": costmodel.break_even_table(lever_costs) if lever_costs else []},
+        "cost_model": {**prices.__dict__, "min_yearly_saving": task.costs.min_yearly_saving, "break_even": costmodel.break_even_table(lever_costs) if lever_costs else []},
         "recommendation": rec.to_dict(),
     }
 
 
 def recommend_from_results(levers: list[dict], comparisons: list[dict], warnings: list[dict], mdd: float | None,
-                           n_eval: int):
+                           n_eval: int, min_saving: float = 0.0):
     """The decision from what results.json records (so a stored run can be re-decided and checked)."""
     summaries, lever_costs, recall = [], {}, None
     for lev in levers:
@@ -89,7 +89,7 @@ def recommend_from_results(levers: list[dict], comparisons: list[dict], warnings
         if ok and lev["name"] == "retrieval":
             recall = lev["details"].get("retriever", {}).get(f"recall@{lev['chosen'].get('top_k')}")
     return recommend(summaries, comparisons, lever_costs or None, warnings, mdd, n_eval=n_eval,
-                     retrieval_recall=recall)
+                     retrieval_recall=recall, min_saving=min_saving)
 
 
 def environment(task: Task, backend) -> dict:

@@ -193,7 +193,7 @@ def _relative(value: str, run_dir: Path) -> str:
 
 def choose_variant(bench: Bench, lever_name: str, variants: list[Variant]) -> tuple[Variant, list[dict]]:
     """Successive halving on dev: every variant on the first SCREEN_ROWS dev rows; the best SURVIVORS and the
-    cheapest variant (fewest prompt tokens) on all of dev. The best wins, unless the cheapest is statistically
+    cheapest variant (fewest prompt tokens) of the better half on all of dev. The best wins, unless the cheapest is statistically
     indistinguishable from it (paired bootstrap on dev), then the cheapest does: within a lever as between levers,
     simpler first. Every lever gets the same budget; each variant's dev score is kept for the report."""
     if len(variants) == 1:
@@ -210,9 +210,10 @@ def choose_variant(bench: Bench, lever_name: str, variants: list[Variant]) -> tu
     screen = bench.dev[:SCREEN_ROWS]
     rows = {i: {"variant": v.name, "score": round(dev_score(i, screen), 4), "dev_rows": len(screen), **v.info}
             for i, v in enumerate(variants)}
-    cheapest = min(rows, key=lambda i: (tokens[i], i))
+    ranked = sorted(rows, key=lambda i: (-rows[i]["score"], tokens[i], i))  # ties go to the shorter prompt
+    cheapest = min(ranked[: (len(ranked) + 1) // 2], key=lambda i: (tokens[i], i))  # cheapest of the better half
     if len(screen) < len(bench.dev):
-        survivors = sorted(rows, key=lambda i: (-rows[i]["score"], i))[:SURVIVORS]
+        survivors = ranked[:SURVIVORS]
         for i in dict.fromkeys(survivors + [cheapest]):
             rows[i].update(score=round(dev_score(i, bench.dev), 4), dev_rows=len(bench.dev))
     full = [i for i in rows if rows[i]["dev_rows"] == len(bench.dev)]

@@ -117,8 +117,10 @@ def _order_candidates(candidates: list[LeverSummary], names: list[str]) -> tuple
     return ordered, pushed
 
 
-def _cheaper_later(ordered: list[LeverSummary], costs: dict[str, LeverCost], horizon: float) -> LeverSummary | None:
-    """A later candidate cheaper per call than the first AND cheaper in total at the stated volume."""
+def _cheaper_later(ordered: list[LeverSummary], costs: dict[str, LeverCost], horizon: float,
+                   min_saving: float = 0.0) -> LeverSummary | None:
+    """A later candidate cheaper per call than the first AND cheaper in total at the stated volume, by at least
+    `min_saving` over the horizon (below that, simplicity and fine-tuning's upkeep and lock-in outweigh it)."""
     top = costs.get(ordered[0].name)
     if top is None or top.total(horizon) is None:
         return None
@@ -126,7 +128,8 @@ def _cheaper_later(ordered: list[LeverSummary], costs: dict[str, LeverCost], hor
     for lev in ordered[1:]:
         mine = costs.get(lev.name)
         total = mine.total(horizon) if mine else None
-        if mine and total is not None and mine.per_call < top.per_call and total < top.total(horizon):
+        if (mine and total is not None and mine.per_call < top.per_call
+                and total < top.total(horizon) - min_saving):
             if best is None or total < best[0]:
                 best = (total, lev)
     return best[1] if best else None
@@ -159,7 +162,7 @@ def _criterion_sentences(x: LeverSummary, y: LeverSummary) -> list[str]:
 def recommend(levers: Sequence[LeverSummary], verdicts: Sequence[PairVerdict | Mapping],
               costs: Mapping[str, LeverCost] | None = None, warnings: Sequence[str | Mapping] = (),
               mdd: float | None = None, *, n_eval: int | None = None, retrieval_recall: float | None = None,
-              horizon_months: float = DEFAULT_HORIZON_MONTHS) -> Recommendation:
+              horizon_months: float = DEFAULT_HORIZON_MONTHS, min_saving: float = 0.0) -> Recommendation:
     """Pick a lever: the simplest (or, at volume, cheapest) one not significantly worse than any other.
 
     `verdicts` may be PairVerdicts or their dicts, either way round. `warnings` are codes or
@@ -190,7 +193,7 @@ def recommend(levers: Sequence[LeverSummary], verdicts: Sequence[PairVerdict | M
     # Rules 4-6: simplicity order, risk moves a lever down, cost can promote a later lever.
     ordered, pushed = _order_candidates(candidates, names)
     money = _costs_of(levers, costs)
-    cheaper = _cheaper_later(ordered, money, horizon_months)
+    cheaper = _cheaper_later(ordered, money, horizon_months, min_saving)
     chosen = cheaper or ordered[0]
     others = sorted((lev for lev in ok if lev is not chosen), key=lambda lev: -lev.mean)
 

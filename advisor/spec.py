@@ -161,6 +161,8 @@ class CostOptions(_Strict):
     price_per_1m_output: float | None = Field(None, ge=0)
     machine_cost_per_hour: float | None = Field(0.20, ge=0, description="default: a small cloud CPU machine")
     calls_per_month: float | None = Field(10_000, ge=0)
+    min_yearly_saving: float = Field(100.0, ge=0, description="a costlier-to-build lever wins on cost alone only if it "
+                                                               "saves at least this much over 12 months")
 
 
 class Task(_Strict):

@@ -112,6 +112,13 @@ def test_cost_promotes_a_cheaper_later_lever_at_volume():
     assert any(w.startswith("below 1,000 calls a month prompt would be cheaper") for w in rec.what_would_change)
 
 
+def test_cost_promotes_only_a_material_saving():
+    # finetune saves 3600 - 1224 = 2376 over 12 months: promoted at a 2,000 threshold, not at 3,000.
+    costs = {"prompt": LeverCost(3.0, 0.0, 300.0), "finetune": LeverCost(1.0, 24.0, 100.0)}
+    assert recommend(PROMPT_FT, TIE, costs, min_saving=2000).lever == "finetune"
+    assert recommend(PROMPT_FT, TIE, costs, min_saving=3000).lever == "prompt"
+
+
 def test_low_volume_keeps_the_simpler_lever_and_states_break_even():
     # 100 calls a month: finetune 24 + 12*0.1 = 25.2 vs prompt 12*0.3 = 3.6.
     costs = {"prompt": LeverCost(3.0, 0.0, 0.3), "finetune": LeverCost(1.0, 24.0, 0.1)}

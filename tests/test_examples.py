@@ -32,5 +32,6 @@ def test_measured_recommendation_holds(name):
     results = json.loads(path.read_text())
     assert results["recommendation"]["lever"] == EXPECTED[name]
     again = recommend_from_results(results["levers"], results["comparisons"], results["warnings"],
-                                   results["min_detectable_difference"], results["task"]["sizes"]["eval"])
+                                   results["min_detectable_difference"], results["task"]["sizes"]["eval"],
+                                   results["cost_model"].get("min_yearly_saving", 0.0))
     assert again.lever == EXPECTED[name], again.reasons
