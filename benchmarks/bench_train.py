@@ -53,7 +53,7 @@ def _ours(backend, pairs, lr: float, steps: int, held, pad_id: int, fp32: bool) 
                                batch_size=BATCH, warmup_ratio=0.1, max_length=512, seed=0)
     original = training.bf16_autocast_ok
     if fp32:
-        training.bf16_autocast_ok = lambda device: False  # the like-for-like line; training.py stays untouched
+        training.bf16_autocast_ok = lambda *args, **kwargs: False  # the like-for-like line; training.py stays untouched
     load = load_now()
     try:
         with tempfile.TemporaryDirectory() as work:

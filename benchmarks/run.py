@@ -10,6 +10,7 @@ import datetime
 import os
 import platform
 import sys
+import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, for `advisor`, when run from anywhere
@@ -34,7 +35,8 @@ def machine() -> str:
     one, five, fifteen = os.getloadavg()
     return (f"{datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {cores} cores ({model}"
             f"{', native bf16 (AMX/AVX512-BF16)' if native_bf16 else ''}); torch {torch.__version__}, "
-            f"{threads} threads; load average {one:.2f} / {five:.2f} / {fifteen:.2f} at start")
+            f"{threads} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; "
+            f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} at start")
 
 
 def pin_cores(n: int) -> None:
@@ -57,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="every part, including the slow end-to-end run")
     parser.add_argument("--markdown", type=Path, help="also write the header and table to this file")
     parser.add_argument("--cores", type=int, help="pin to this many of the allowed cores (default: all, as advise does)")
+    parser.add_argument("--omp-passive", action="store_true",
+                        help="OMP_WAIT_POLICY=PASSIVE for both sides: on a shared machine, spinning OpenMP threads stall"
+                             " each other (measured 16x slower generation at 2 threads with another job running)")
     args = parser.parse_args(argv)
     parts = PARTS if args.all else tuple(p.strip() for p in args.only.split(",")) if args.only else DEFAULT
     unknown = [p for p in parts if p not in PARTS]
@@ -65,19 +70,25 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.cores:
         pin_cores(args.cores)
+    if args.omp_passive:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"  # read by libgomp when torch loads: must precede the import
     header = f"Machine: {machine()}" + (" -- QUICK MODE (smoke sizes)" if args.quick else "")
     print(header + "\n\n" + markdown([]), flush=True)
     rows: list[Row] = []
+    failed = False
     for part in PARTS:
         if part in parts:
-            module = __import__(f"bench_{part}")
             log(f"{part} ...")
-            new = module.run(args.quick)
+            try:
+                new = __import__(f"bench_{part}").run(args.quick)
+            except Exception as err:  # one broken part must not cost the others' numbers
+                traceback.print_exc()
+                failed, new = True, [Row(part, "FAILED", "-", "-", "", f"{type(err).__name__}: {err}")]
             print("\n".join(markdown(new).splitlines()[2:]), flush=True)  # rows as each part ends: a kill keeps them
             rows += new
     if args.markdown:
         args.markdown.write_text(header + "\n\n" + markdown(rows) + "\n")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
