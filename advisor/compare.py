@@ -16,6 +16,7 @@ from .checks import data_checks
 from .data import Document, Example, content_hash, corpus_chunks_at_most, load_corpus, load_examples, split_dev
 from .analysis import analyse, environment
 from .errors import UserError, did_you_mean
+from .resources import free_ram
 from .levers.base import Bench, Lever, Variant
 from .levers.finetune import CombinedLever, FinetuneLever
 from .levers.prompt import PromptLever
@@ -93,20 +94,9 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
     return Loaded(task, train, evals, corpus, rubric, names, warnings, guard)
 
 
-def available_memory() -> int | None:
-    """Bytes of memory available now (Linux /proc/meminfo), or None where unknown."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
 def check_memory(task: Task, evals: list[Example], corpus: list[Document]) -> None:
     """Refuse, before hours are spent, a corpus or eval set this machine cannot hold next to the model."""
-    free = available_memory()
+    free = free_ram()
     if free is None:
         return
     budget = free - 4 * 2**30  # leave room for the model, its activations and LoRA training

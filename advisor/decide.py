@@ -251,7 +251,7 @@ def recommend(levers: Sequence[LeverSummary], verdicts: Sequence[PairVerdict | M
     for o in others:
         if table.verdict(chosen.name, o.name) == "indistinguishable":
             change.append(_larger_eval_line(chosen, o, table.get(chosen.name, o.name), mdd, n_eval))
-    change += _break_even_lines(chosen, candidates, ordered[0], money, horizon_months)
+    change += _break_even_lines(chosen, candidates, ordered[0], money, horizon_months, min_saving)
     if (retrieval_recall is not None and retrieval_recall < LOW_RECALL and chosen.name not in RETRIEVAL_LEVERS
             and any(lev.name in RETRIEVAL_LEVERS for lev in ok)):
         change.append(f"if retrieval's recall improved (it found the needed passage for only {retrieval_recall:.0%} "
@@ -292,24 +292,31 @@ def _larger_eval_line(chosen: LeverSummary, other: LeverSummary, v: PairVerdict 
 
 
 def _break_even_lines(chosen: LeverSummary, candidates: list[LeverSummary], simplest: LeverSummary,
-                      money: dict[str, LeverCost], horizon: float) -> list[str]:
-    """Volumes at which an equally good lever would take over on cost."""
+                      money: dict[str, LeverCost], horizon: float, min_saving: float = 0.0) -> list[str]:
+    """Volumes at which an equally good lever would take over on cost.
+
+    A later lever displaces the simplest only by saving at least `min_saving` over the horizon (as in
+    `_cheaper_later`), so that margin is added to its one-off cost; the simplest lever needs no margin."""
     mine = money.get(chosen.name)
     if mine is None:
         return []
+    saving = f"at least {_money(min_saving)} over {horizon:g} months" if min_saving else ""
     lines = []
     for o in candidates:
         theirs = money.get(o.name)
         if o is chosen or theirs is None:
             continue
-        calls = break_even_calls(theirs.one_off_cost, theirs.per_call, mine.one_off_cost, mine.per_call)
+        margin = 0.0 if o is simplest else min_saving
+        calls = break_even_calls(theirs.one_off_cost + margin, theirs.per_call, mine.one_off_cost, mine.per_call)
         if calls is not None and calls > 0:
             lines.append(f"at more than {calls / horizon:,.0f} calls a month {o.name} becomes cheaper than "
-                         f"{chosen.name} (one-off cost spread over {horizon:g} months) and, scoring the same, "
-                         "would be recommended.")
+                         f"{chosen.name}{' by ' + saving if margin else ''} (one-off cost spread over {horizon:g} months) "
+                         "and, scoring the same, would be recommended.")
         elif o is simplest and calls is None:
-            back = break_even_calls(mine.one_off_cost, mine.per_call, theirs.one_off_cost, theirs.per_call)
+            back = break_even_calls(mine.one_off_cost + min_saving, mine.per_call, theirs.one_off_cost,
+                                    theirs.per_call)
             if back:
-                lines.append(f"below {back / horizon:,.0f} calls a month {o.name} would be cheaper than "
-                             f"{chosen.name} and, being simpler, would be recommended.")
+                what = f"would no longer save {saving} against" if min_saving else "would be dearer than"
+                lines.append(f"below {back / horizon:,.0f} calls a month {chosen.name} {what} {o.name}, and "
+                             f"{o.name}, being simpler, would be recommended.")
     return lines

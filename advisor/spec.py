@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 from urllib.parse import urlparse
 
 import yaml
@@ -151,7 +151,9 @@ class LeverOptions(_Strict):
 
 class GenerationOptions(_Strict):
     max_new_tokens: int | None = Field(None, ge=1, le=4096, description="default: from the training outputs")
-    batch_size: int = Field(8, ge=1, le=512)
+    batch_size: Union[Literal["auto"], Annotated[int, Field(ge=1, le=512)]] = Field(
+        "auto", description="rows per generation batch; auto: as many as a quarter of free memory holds, up to "
+                            "32 on CPU and 256 on a GPU")
 
 
 class CostOptions(_Strict):

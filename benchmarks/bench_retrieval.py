@@ -104,7 +104,7 @@ def _indexes(quick: bool) -> list[Row]:
             f"{nq / np_s:.0f}", ratio(np_s, flat_s),
             f"{data}; same top-{K} set {same_set}/{nq}, same order {same_order}/{nq}; {load}"),
         Row("retrieval", "flat index build, s", f"{flat_build:.2f}", "0 (no index)", "", "a copy of the vectors"),
-        Row("retrieval", f"HNSW (M=32, efC=80, efS=64) queries/s vs flat", f"{nq / hnsw_s:.0f}", f"{nq / flat_s:.0f}",
+        Row("retrieval", "HNSW (M=32, efC=80, efS=64) queries/s vs flat", f"{nq / hnsw_s:.0f}", f"{nq / flat_s:.0f}",
             ratio(flat_s, hnsw_s), f"recall@{K} vs exact {recall:.3f}; build {hnsw_build:.1f} s"
                                    " (uniform random vectors are the hard case for graph indexes)"),
     ]

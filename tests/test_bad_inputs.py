@@ -111,11 +111,11 @@ def test_base_yaml_is_valid_and_line_numbers_hold():
 
 def test_corpus_too_large_for_memory_is_refused_up_front(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     materialize(Case("valid", None, None), tmp_path)
-    monkeypatch.setattr("advisor.compare.available_memory", lambda: 4 * 2**30 + 1000)  # 1000 bytes spare
+    monkeypatch.setattr("advisor.compare.free_ram", lambda: 4 * 2**30 + 1000)  # 1000 bytes spare
     result = run_in(tmp_path, monkeypatch, "validate", "task.yaml")
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in result.output
     assert lines[0].startswith("error: task.yaml: data.corpus (line ") and "GiB" in lines[0]
-    monkeypatch.setattr("advisor.compare.available_memory", lambda: 64 * 2**30)
+    monkeypatch.setattr("advisor.compare.free_ram", lambda: 64 * 2**30)
     assert run_in(tmp_path, monkeypatch, "validate", "task.yaml").exit_code == 0

@@ -109,7 +109,8 @@ def test_cost_promotes_a_cheaper_later_lever_at_volume():
     assert rec.lever == "finetune"
     assert any("cheaper at the stated volume: $1,224.00 vs $3,600.00 over 12 months" in r for r in rec.reasons)
     # Break-even 24 / 0.002 = 12,000 calls = 1,000 a month.
-    assert any(w.startswith("below 1,000 calls a month prompt would be cheaper") for w in rec.what_would_change)
+    assert any(w.startswith("below 1,000 calls a month finetune would be dearer than prompt")
+               for w in rec.what_would_change)
 
 
 def test_cost_promotes_only_a_material_saving():
@@ -117,6 +118,21 @@ def test_cost_promotes_only_a_material_saving():
     costs = {"prompt": LeverCost(3.0, 0.0, 300.0), "finetune": LeverCost(1.0, 24.0, 100.0)}
     assert recommend(PROMPT_FT, TIE, costs, min_saving=2000).lever == "finetune"
     assert recommend(PROMPT_FT, TIE, costs, min_saving=3000).lever == "prompt"
+
+
+def test_break_even_lines_count_the_material_saving():
+    # Promoted finetune stops saving $120 a year below (24 + 120) / 0.002 / 12 = 6,000 calls a month.
+    costs = {"prompt": LeverCost(3.0, 0.0, 300.0), "finetune": LeverCost(1.0, 24.0, 100.0)}
+    rec = recommend(PROMPT_FT, TIE, costs, min_saving=120)
+    assert rec.lever == "finetune"
+    assert ("below 6,000 calls a month finetune would no longer save at least $120.00 over 12 months against "
+            "prompt, and prompt, being simpler, would be recommended.") in rec.what_would_change
+    # Kept prompt at 100 calls a month: finetune takes over at (24 + 120) / 0.002 / 12 = 6,000 a month, not 1,000.
+    low = {"prompt": LeverCost(3.0, 0.0, 0.3), "finetune": LeverCost(1.0, 24.0, 0.1)}
+    rec = recommend(PROMPT_FT, TIE, low, min_saving=120)
+    assert rec.lever == "prompt"
+    assert any(w.startswith("at more than 6,000 calls a month finetune becomes cheaper than prompt by at least "
+                            "$120.00 over 12 months") for w in rec.what_would_change)
 
 
 def test_low_volume_keeps_the_simpler_lever_and_states_break_even():

@@ -11,10 +11,23 @@ from typing import Callable, Iterator
 import torch
 
 from ..errors import UserError
+from ..resources import free_ram
 from .base import Generation, Messages
 from .models import fingerprint_folder
 
 DEFAULT_SYSTEM = "You are a helpful assistant."
+
+
+# Rows per generation batch when `generation.batch_size` is auto: the most the memory budget holds, up to a cap
+# past which throughput stops growing. Measured on 2 CPU cores with SmolLM2-135M, 64 support-tickets prompts of
+# ~214 tokens, 68 new tokens: 58 tok/s at 8 rows, 79 at 16, 87 at 32, 87 at 64.
+AUTO_ROWS = {"cpu": 32, "cuda": 256}
+GENERATION_MEMORY_SHARE = 0.25  # of the memory available when generation starts
+
+
+def available_memory(device: str = "cpu") -> int | None:
+    """Bytes free now on the GPU (CUDA), else in RAM; None where unknown."""
+    return torch.cuda.mem_get_info()[0] if device == "cuda" else free_ram()
 
 
 def pick_device() -> str:
@@ -34,7 +47,7 @@ def configure_threads() -> int:
 class LocalBackend:
     kind = "local"
 
-    def __init__(self, where: Path | str, batch_size: int = 8, device: str | None = None):
+    def __init__(self, where: Path | str, batch_size: int | str = "auto", device: str | None = None):
         from transformers import AutoTokenizer
 
         self.where = where
@@ -86,6 +99,23 @@ class LocalBackend:
                 return total
         return sum(p.numel() for p in self.model.parameters())
 
+    def rows_per_batch(self, prompt_tokens: int, max_new_tokens: int) -> int:
+        """`batch_size`, or for auto the rows whose KV cache and prefill activations fit the memory budget."""
+        if self.batch_size != "auto":
+            return int(self.batch_size)
+        cfg = self.model.config
+        heads = cfg.num_attention_heads
+        head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // heads
+        kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
+        width = prompt_tokens + max_new_tokens
+        size = next(self.model.parameters()).element_size()
+        kv = 2 * cfg.num_hidden_layers * kv_heads * head_dim * width * size
+        prefill = prompt_tokens * (4 * cfg.hidden_size + getattr(cfg, "intermediate_size", 4 * cfg.hidden_size)
+                                   + heads * prompt_tokens) * size
+        free = available_memory(self.device)
+        fit = AUTO_ROWS[self.device] if free is None else int(free * GENERATION_MEMORY_SHARE // (kv + prefill))
+        return max(1, min(AUTO_ROWS.get(self.device, 32), fit))
+
     def _stop_ids(self) -> list[int]:
         ids = {self.tokenizer.eos_token_id}
         for tok in ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>"):
@@ -127,8 +157,10 @@ class LocalBackend:
         order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))  # similar lengths share a batch
         out: list[Generation | None] = [None] * len(prompts)
         pad = self.tokenizer.pad_token_id
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
+        start = 0
+        while start < len(order):  # longest prompts first: each batch is sized for its first (longest) row
+            idx = order[start:start + self.rows_per_batch(len(prompts[order[start]]), max_new_tokens)]
+            start += len(idx)
             width = max(len(prompts[i]) for i in idx)
             ids = torch.full((len(idx), width), pad, dtype=torch.long)
             mask = torch.zeros((len(idx), width), dtype=torch.long)
