@@ -22,7 +22,8 @@ def run(quick: bool) -> list[Row]:
     backend.generate(convs[:1], 2, lambda *_: None)  # first-call warm-up, shared by both sides
     load = load_now()
 
-    log(f"generation: batched, {len(convs)} prompts, batch {backend.batch_size}, cap {cap}")
+    rows = backend.rows_per_batch(max(len(backend.encode(backend.render(c))) for c in convs), cap)
+    log(f"generation: batched, {len(convs)} prompts, {rows} rows per batch (batch_size auto), cap {cap}")
     t0 = time.perf_counter()
     ours = backend.generate(convs, cap, lambda *_: None)
     ours_s = time.perf_counter() - t0
@@ -48,7 +49,7 @@ def run(quick: bool) -> list[Row]:
     return [
         Row("generation", f"tokens/s, {n} prompts, greedy, cap {cap}", f"{ours_tps:.1f}", f"{ref_tps:.1f}",
             ratio(ours_tps, ref_tps),
-            f"batch {backend.batch_size}, left-padded, fp32; {ours_tokens} vs {ref_tokens} tokens; {load}"),
+            f"{rows} rows per batch (auto), left-padded, fp32; {ours_tokens} vs {ref_tokens} tokens; {load}"),
         Row("generation", "wall time, s", f"{ours_s:.1f}", f"{ref_s:.1f}", ratio(ref_s, ours_s),
             f"{capped}/{n} rows hit the cap"),
         Row("generation", "outputs identical to the reference", f"{match}/{n}", "-", "",

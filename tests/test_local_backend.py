@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from advisor.backends import local
 from advisor.backends.local import LocalBackend
@@ -39,3 +40,25 @@ def test_generate_sizes_each_batch_by_its_longest_prompt(backend, monkeypatch):
 def test_a_number_is_used_as_given(tiny_model, monkeypatch):
     monkeypatch.setattr(local, "free_ram", lambda: 1000)
     assert LocalBackend(tiny_model, batch_size=5).rows_per_batch(10_000, 500) == 5
+
+
+def test_shared_prefix_gives_the_same_answers_as_unshared(tiny_model, monkeypatch):
+    backend = LocalBackend(tiny_model)
+    torch.manual_seed(0)
+    with torch.no_grad():  # the fixture's init (std 0.02) answers every prompt alike; larger weights tell rows apart
+        for param in backend.model.parameters():
+            param.normal_(0, 0.3)
+    convs = [[{"role": "system", "content": "Answer briefly. " * 6}, {"role": "user", "content": f"Question {q}?"}]
+             for q in ("one", "two two", "three three three", "four")]
+    shared_calls = []
+    original = local.DynamicCache.batch_repeat_interleave
+    monkeypatch.setattr(local.DynamicCache, "batch_repeat_interleave",
+                        lambda self, n: (shared_calls.append(n), original(self, n))[1])
+    rows = [backend.encode(backend.render(c)) for c in convs]
+    shared, start = backend._generate_batch(rows, 8)
+    assert shared_calls == [4]  # the common prefix run once for four rows
+    monkeypatch.setattr(local, "MIN_SHARED_PREFIX", 10**9)
+    plain, plain_start = backend._generate_batch(rows, 8)
+    assert shared_calls == [4] and start == plain_start  # the same width; only where the padding sits differs
+    assert shared[:, start:].tolist() == plain[:, plain_start:].tolist()
+    assert len({tuple(r) for r in shared[:, start:].tolist()}) > 1  # the rows are really answered separately
