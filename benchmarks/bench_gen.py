@@ -1,4 +1,5 @@
-"""Generation: LocalBackend's batched, left-padded greedy path vs a loop of `model.generate`, one prompt at a time."""
+"""Generation: LocalBackend's batched greedy path (shared prompt prefix, left-padded suffixes) vs a loop of
+`model.generate`, one prompt at a time."""
 from __future__ import annotations
 
 import time
@@ -34,7 +35,8 @@ def run(quick: bool) -> list[Row]:
     ref_texts, ref_tokens, same_prompt = [], 0, 0
     t0 = time.perf_counter()
     for messages in convs:
-        enc = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+        enc = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                      return_dict=True).to(model.device)
         out = model.generate(**enc, max_new_tokens=cap, do_sample=False)
         new = out[0, enc["input_ids"].shape[1]:]
         ref_tokens += len(new)

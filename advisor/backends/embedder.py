@@ -39,12 +39,13 @@ class Embedder:
         self.identity = hashlib.sha256(str(Path(self.where).name).encode()).hexdigest()[:12]
 
     def __call__(self, texts: list[str], description: str = "Embedding") -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        # longest first, so each batch holds similar lengths across the whole list, not only within a part
+        missing = sorted(dict.fromkeys(t for t in texts if t not in self._cache), key=len, reverse=True)
         if missing:
             with self.reporter.stage(description, total=len(missing)) as stage:
                 for s in range(0, len(missing), 256):
                     part = missing[s:s + 256]
-                    vecs = self.model.encode(part, batch_size=64, normalize_embeddings=True,
+                    vecs = self.model.encode(part, batch_size=32, normalize_embeddings=True,
                                              convert_to_numpy=True, show_progress_bar=False)
                     for t, v in zip(part, vecs):
                         self._cache[t] = v.astype(np.float32)
