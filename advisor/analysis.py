@@ -69,7 +69,8 @@ def analyse(levers: list[dict], rubric: Rubric, evals: list[Example], task: Task
     rec = recommend_from_results(levers, comparisons, warnings, mdd, len(evals), task.costs.min_yearly_saving)
     return {
         "comparisons": comparisons, "baselines": baselines, "min_detectable_difference": mdd,
-        "cost_model": {**prices.__dict__, "min_yearly_saving": task.costs.min_yearly_saving, "break_even": costmodel.break_even_table(lever_costs) if lever_costs else []},
+        "cost_model": {**prices.__dict__, "min_yearly_saving": task.costs.min_yearly_saving,
+                       "break_even": costmodel.break_even_table(lever_costs) if lever_costs else []},
         "recommendation": rec.to_dict(),
     }
 

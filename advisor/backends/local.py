@@ -23,8 +23,8 @@ DEFAULT_SYSTEM = "You are a helpful assistant."
 # past which throughput stops growing. Measured on 2 CPU cores with SmolLM2-135M, 64 support-tickets prompts of
 # ~214 tokens, 68 new tokens: 58 tok/s at 8 rows, 79 at 16, 87 at 32, 87 at 64.
 AUTO_ROWS = {"cpu": 32, "cuda": 256}
-GENERATION_MEMORY_SHARE = 0.25
-MIN_SHARED_PREFIX = 16  # tokens; shorter common prefixes are not worth a separate forward pass  # of the memory available when generation starts
+GENERATION_MEMORY_SHARE = 0.25  # of the memory available when generation starts
+MIN_SHARED_PREFIX = 16  # tokens; shorter common prefixes are not worth a separate forward pass
 
 
 def available_memory(device: str = "cpu") -> int | None:
@@ -167,23 +167,23 @@ class LocalBackend:
             if isinstance(cache, DynamicCache):
                 cache.batch_repeat_interleave(len(rows))
             else:  # sliding-window or hybrid caches: no sharing
-                cache, shared = None, 0
-        else:
+                cache = None
+        if cache is None:
             shared = 0
-        width = max(len(r) for r in rows) - shared
-        ids = torch.full((len(rows), shared + width), pad, dtype=torch.long)
+        total = max(map(len, rows))
+        ids = torch.full((len(rows), total), pad, dtype=torch.long)
         mask = torch.zeros_like(ids)
-        for n, row in enumerate(rows):
+        for n, row in enumerate(rows):  # [shared prefix][padding][own suffix]
             ids[n, :shared], mask[n, :shared] = torch.tensor(row[:shared], dtype=torch.long), 1
-            ids[n, shared + width - (len(row) - shared):] = torch.tensor(row[shared:])
-            mask[n, shared + width - (len(row) - shared):] = 1
+            ids[n, total - (len(row) - shared):] = torch.tensor(row[shared:])
+            mask[n, total - (len(row) - shared):] = 1
         gen = model.generate(
             input_ids=ids.to(self.device), attention_mask=mask.to(self.device), cache=cache,
             max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
             eos_token_id=self.stop_ids, pad_token_id=pad,
             temperature=None, top_p=None, top_k=None,
         )
-        return gen, shared + width
+        return gen, total
 
     @torch.inference_mode()
     def generate(self, conversations: list[Messages], max_new_tokens: int,
