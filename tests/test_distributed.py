@@ -130,3 +130,26 @@ def test_advise_compare_trains_data_parallel(tmp_path, tiny_model):
     lever = _json.loads((tmp_path / "run" / "results.json").read_text())["levers"][0]
     # 16 train rows at batch 4 = 4 batches an epoch, 2 per process; 2 epochs
     assert lever["status"] == "ok" and lever["details"]["steps"] == 4
+
+
+def test_micro_batches_accumulate_to_the_same_step(model: Path, tmp_path: Path, monkeypatch):
+    """A batch split into one-row passes (gradients accumulated) trains the same adapter as one pass."""
+    from safetensors.torch import load_file
+
+    from advisor.backends import training
+    from advisor.backends.local import LocalBackend
+    from advisor.progress import Reporter
+
+    config = TrainConfig(**{**CONFIG.__dict__, "dropout": 0.0, "epochs": 1})
+    runs = {}
+    for name, cap in (("whole", 10**6), ("one_row", 1)):
+        monkeypatch.setattr(training, "CPU_MICRO_TOKENS", cap)
+        result = training.train_lora(LocalBackend(str(model)), TRAIN, DEV, config, tmp_path / name, Reporter())
+        runs[name] = (result, load_file(str(result.adapter_dir / "adapter_model.safetensors")))
+    (whole, w_whole), (split, w_split) = runs["whole"], runs["one_row"]
+    assert [x for _, x in whole.loss_curve["train"]] == pytest.approx([x for _, x in split.loss_curve["train"]],
+                                                                       abs=1e-4)
+    assert w_whole.keys() == w_split.keys()
+    assert all(torch.allclose(w_whole[k], w_split[k], atol=1e-5) for k in w_whole)
+    assert any(w_whole[k].abs().sum() > 0 for k in w_whole if "lora_B" in k)
+    assert whole.tokens_seen == split.tokens_seen
