@@ -1,6 +1,7 @@
 """End to end: `advise compare` on the main example (README), cold (fresh run folder) then warm (same folder)."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,17 @@ def _timed(cmd: list[str]) -> tuple[float, float, int]:
     return float(wall), int(rss_kb) / 2**20, int(rc)
 
 
+def _outcome(results_file: Path) -> str:
+    """What the cold run produced: each lever's status and score, and the recommendation."""
+    if not results_file.exists():
+        return "no results.json"
+    results = json.loads(results_file.read_text())
+    levers = ", ".join(f"{lev['name']} {lev['score']['mean']:.3f}" if lev["status"] == "ok"
+                       else f"{lev['name']} {lev['status']}" for lev in results["levers"])
+    rec = results.get("recommendation") or {}
+    return f"cold run: {levers}; recommended {rec.get('lever')} ({rec.get('confidence')})"
+
+
 def run(quick: bool) -> list[Row]:
     from advisor.backends.models import cache_root
 
@@ -44,11 +56,13 @@ def run(quick: bool) -> list[Row]:
             load = load_now()
             log(f"end to end: {label} ({' '.join(cmd[1:])})")
             results[label] = _timed(cmd) + (load,)
+            if label == "cold":
+                outcome = _outcome(out / "results.json")
         (cold_s, cold_rss, cold_rc, cold_load), (warm_s, warm_rss, warm_rc, warm_load) = results["cold"], results["warm"]
     note = "dequantized model already cached" if cached else "includes dequantizing the model"
     rows.append(Row("end to end", "advise compare handbook-qa: cold vs warm wall time, s", f"{warm_s:.1f} (warm)",
                     f"{cold_s:.1f} (cold)", ratio(cold_s, warm_s),
                     f"cold: fresh --out, {note}; exit codes {cold_rc}/{warm_rc}; {cold_load} / {warm_load}"
                     + ("; --limit 8" if quick else "")))
-    rows.append(Row("end to end", "peak RSS, GiB", f"{warm_rss:.2f} (warm)", f"{cold_rss:.2f} (cold)", "", ""))
+    rows.append(Row("end to end", "peak RSS, GiB", f"{warm_rss:.2f} (warm)", f"{cold_rss:.2f} (cold)", "", outcome))
     return rows
