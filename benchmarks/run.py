@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, for
 from rows import Row, log  # noqa: E402
 
 PARTS = ("gen", "train", "retrieval", "e2e")
-DEFAULT = ("gen", "train", "retrieval")  # e2e takes ~10 min cold: only with --only e2e or --all
+DEFAULT = ("gen", "train", "retrieval")  # e2e takes ~15 min cold: only with --only e2e or --all
 
 
 def machine() -> str:
