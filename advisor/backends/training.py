@@ -279,7 +279,7 @@ def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: li
                 torch.manual_seed(cfg.seed * 1000 + epoch)
                 for batch in _shard(_batches([len(r[0]) for r in train_rows], cfg.batch_size, rng), rank, world):
                     rows = [train_rows[i] for i in batch]
-                    answers = sum(len(seq) - start for seq, start in rows)  # the mean is over the whole batch
+                    answers = sum(len(seq) - max(start, 1) for seq, start in rows)  # targets in the whole batch
                     parts = _micro_batches(rows, tokens_per_micro)
                     loss_sum, real_tokens = 0.0, 0
                     for n, part in enumerate(parts):
