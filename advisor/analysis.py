@@ -51,13 +51,14 @@ def analyse(levers: list[dict], rubric: Rubric, evals: list[Example], task: Task
         top = sorted(ok, key=lambda lev: -lev["score"]["mean"])[:2]
         mdd = stats.min_detectable_difference(top[0]["_scores"]["total"], top[1]["_scores"]["total"])
         # Only the gaps to the best lever bear on the choice: two weak levers close together do not.
-        near = [v for v in comparisons if top[0]["name"] in (v["a"], v["b"]) and abs(v["diff"]) < mdd]
+        leader = top[0]["name"]
+        near = sorted(v["b"] if v["a"] == leader else v["a"] for v in comparisons
+                      if leader in (v["a"], v["b"]) and abs(v["diff"]) < mdd)
         if near and not any(w["code"] == "small_eval_set" for w in warnings):
-            others = sorted({v["b"] if v["a"] == top[0]["name"] else v["a"] for v in near})
             warnings.append({"code": "eval_set_too_small_to_separate",
                              "message": f"with {len(evals)} eval examples the smallest detectable difference is about "
-                                        f"{mdd:.2f}; {', '.join(others)} differ{'s' if len(others) == 1 else ''} "
-                                        f"from the best lever ({top[0]['name']}) by less"})
+                                        f"{mdd:.2f}; {', '.join(near)} differ{'s' if len(near) == 1 else ''} "
+                                        f"from the best lever ({leader}) by less"})
     refs = [e.output for e in evals]
     baselines = {"majority_class": None}
     if stats.looks_like_classification(refs):

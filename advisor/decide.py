@@ -300,7 +300,7 @@ def _break_even_lines(chosen: LeverSummary, candidates: list[LeverSummary], simp
     mine = money.get(chosen.name)
     if mine is None:
         return []
-    saving = f"at least {_money(min_saving)} over {horizon:g} months" if min_saving else ""
+    saving = f"at least {_money(min_saving)} over {horizon:g} months"
     lines = []
     for o in candidates:
         theirs = money.get(o.name)
@@ -309,9 +309,10 @@ def _break_even_lines(chosen: LeverSummary, candidates: list[LeverSummary], simp
         margin = 0.0 if o is simplest else min_saving
         calls = break_even_calls(theirs.one_off_cost + margin, theirs.per_call, mine.one_off_cost, mine.per_call)
         if calls is not None and calls > 0:
+            by = f" by {saving}" if margin else ""
             lines.append(f"at more than {calls / horizon:,.0f} calls a month {o.name} becomes cheaper than "
-                         f"{chosen.name}{' by ' + saving if margin else ''} (one-off cost spread over {horizon:g} months) "
-                         "and, scoring the same, would be recommended.")
+                         f"{chosen.name}{by} (one-off cost spread over {horizon:g} months) and, scoring the same, "
+                         "would be recommended.")
         elif o is simplest and calls is None:
             back = break_even_calls(mine.one_off_cost + min_saving, mine.per_call, theirs.one_off_cost,
                                     theirs.per_call)

@@ -27,9 +27,11 @@ GENERATION_MEMORY_SHARE = 0.25  # of the memory available when generation starts
 MIN_SHARED_PREFIX = 16  # tokens; shorter common prefixes are not worth a separate forward pass
 
 
-def available_memory(device: str = "cpu") -> int | None:
-    """Bytes free now on the GPU (CUDA), else in RAM; None where unknown."""
-    return torch.cuda.mem_get_info()[0] if device == "cuda" else free_ram()
+def fit_in_memory(device: str, share: float, bytes_each: float, cap: int) -> int:
+    """How many items of `bytes_each` fit in `share` of the memory free now on `device` (the GPU, else RAM): at
+    least 1, at most `cap` (the cap itself where free memory is unknown)."""
+    free = torch.cuda.mem_get_info()[0] if device == "cuda" else free_ram()
+    return cap if free is None else max(1, min(cap, int(free * share // bytes_each)))
 
 
 def pick_device() -> str:
@@ -114,9 +116,7 @@ class LocalBackend:
         kv = 2 * cfg.num_hidden_layers * kv_heads * head_dim * width * size
         prefill = prompt_tokens * (4 * cfg.hidden_size + getattr(cfg, "intermediate_size", 4 * cfg.hidden_size)
                                    + heads * prompt_tokens) * size
-        free = available_memory(self.device)
-        fit = AUTO_ROWS[self.device] if free is None else int(free * GENERATION_MEMORY_SHARE // (kv + prefill))
-        return max(1, min(AUTO_ROWS.get(self.device, 32), fit))
+        return fit_in_memory(self.device, GENERATION_MEMORY_SHARE, kv + prefill, AUTO_ROWS.get(self.device, 32))
 
     def _stop_ids(self) -> list[int]:
         ids = {self.tokenizer.eos_token_id}

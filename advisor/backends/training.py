@@ -18,7 +18,7 @@ import torch
 from ..progress import Reporter
 from ..runs import atomic_write_text, read_json
 from .base import Messages
-from .local import LocalBackend
+from .local import LocalBackend, fit_in_memory
 
 
 @dataclass
@@ -110,14 +110,8 @@ def micro_batch_tokens(config, device: str) -> int:
     Training activations dominate memory: measured ~2.8 MB a token for SmolLM2-135M (30 layers x 576) with LoRA
     on every linear layer, i.e. ~40 fp32 values per layer and hidden unit. Larger batches are split into
     micro-batches whose gradients accumulate, so the optimizer step and the loss are the same."""
-    from .local import available_memory
-
-    cap = CPU_MICRO_TOKENS if device == "cpu" else 1 << 30
-    free = available_memory(device)
-    if free is None:
-        return cap
     per_token = ACTIVATION_FLOATS * config.num_hidden_layers * config.hidden_size * (2 if device == "cuda" else 4)
-    return max(1, min(cap, int(free * TRAINING_MEMORY_SHARE // per_token)))
+    return fit_in_memory(device, TRAINING_MEMORY_SHARE, per_token, CPU_MICRO_TOKENS if device == "cpu" else 1 << 30)
 
 
 def _micro_batches(rows: list[tuple[list[int], int]], budget: int) -> list[list[tuple[list[int], int]]]:
