@@ -241,6 +241,7 @@ def run_lever(lever: Lever, bench: Bench) -> dict:
         "name": lever.name, "status": "ok", "reason": None,
         "chosen": {"variant": chosen.name, **chosen.info},
         "dev": dev_rows, "details": prepared.details, "warnings": prepared.warnings,
+        "undertrained": prepared.undertrained_note is not None, "undertrained_note": prepared.undertrained_note,
         "cost": {
             "input_tokens_per_call": float(np.mean([g.input_tokens for g in gens])),
             "output_tokens_per_call": float(np.mean([g.output_tokens for g in gens])),

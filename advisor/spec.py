@@ -114,7 +114,10 @@ class FinetuneOptions(_Strict):
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     patience: int = Field(1, ge=0, description="epochs without dev-loss improvement before stopping")
     max_length: int = Field(512, ge=32)
-    max_train_minutes: float | None = Field(None, gt=0)
+    max_steps: int | None = Field(None, ge=1, description="the step budget: the schedule ends after this many optimizer "
+                                                          "steps (default: epochs x steps per epoch)")
+    max_train_minutes: float | None = Field(None, gt=0, description="a safety net, not a budget: a lever it stops "
+                                                                    "is marked undertrained")
     seeds: int = Field(1, ge=1, le=10, description="train this many times; training noise enters the intervals")
     processes: int = Field(1, ge=1, le=64, description="data-parallel training processes (torchrun; GPUs or CPU/gloo)")
     keep_instruction: bool = Field(False, description="train and prompt with the instruction; default: the input alone, "
@@ -138,6 +141,8 @@ class CombinedOptions(_Strict):
     enabled: bool = True
     distractors: int = Field(1, ge=0, le=10, description="random chunks added to each training context")
     oracle_free_share: float = Field(0.2, ge=0, le=1, description="share of training rows whose context is distractors only")
+    max_steps: int | None = Field(None, ge=1, description="this lever's step budget (its rows are longer); default: "
+                                                          "levers.finetune.max_steps")
 
 
 class LeverOptions(_Strict):

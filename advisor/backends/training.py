@@ -33,7 +33,8 @@ class TrainConfig:
     warmup_ratio: float = 0.1
     patience: int = 1
     max_length: int = 512
-    max_train_minutes: float | None = None
+    max_steps: int | None = None  # the step budget: the schedule ends here (None: epochs x steps per epoch)
+    max_train_minutes: float | None = None  # a safety net only: a run it stops is marked undertrained
     seed: int = 0
 
 
@@ -47,9 +48,15 @@ class TrainResult:
     train_seconds: float
     tokens_seen: int
     loss_curve: dict = field(default_factory=dict)
-    stopped_by: str = "epochs"  # epochs | early_stopping | time_limit
+    stopped_by: str = "epochs"  # epochs | step_budget | early_stopping | time_limit
     trainable_parameters: int = 0
     precision: str = "fp32"
+    planned_steps: int | None = None  # the schedule's length; fewer steps run means something cut it short
+
+    @property
+    def cut_short(self) -> bool:
+        """True when the safety net stopped training before its planned schedule (its score is a lower bound)."""
+        return self.stopped_by == "time_limit" and self.planned_steps is not None and self.steps < self.planned_steps
 
 
 def bf16_autocast_ok(device: str, hidden_size: int) -> bool:
@@ -207,6 +214,8 @@ def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: li
     rank, world = _world()
     steps_per_epoch = math.ceil(math.ceil(len(train_rows) / cfg.batch_size) / world)
     total_steps = steps_per_epoch * cfg.epochs
+    if cfg.max_steps is not None:
+        total_steps = min(total_steps, cfg.max_steps)
     warmup = int(cfg.warmup_ratio * total_steps)
 
     torch.manual_seed(cfg.seed)
@@ -268,7 +277,7 @@ def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: li
         with reporter.stage(f"Training LoRA r={cfg.rank} lr={cfg.lr:.1e}", total=total_steps) as stage:
             stage.advance(step)
             epoch = start_epoch
-            while epoch < cfg.epochs and stopped_by == "epochs":
+            while epoch < cfg.epochs and stopped_by == "epochs" and step < total_steps:
                 rng = random.Random(cfg.seed * 1000 + epoch)
                 torch.manual_seed(cfg.seed * 1000 + epoch)
                 for batch in _shard(_batches([len(r[0]) for r in train_rows], cfg.batch_size, rng), rank, world):
@@ -304,6 +313,10 @@ def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: li
                     if late:
                         stopped_by = "time_limit"
                         break
+                    if step >= total_steps:  # the step budget ends the schedule, mid-epoch or not
+                        if step < steps_per_epoch * cfg.epochs:
+                            stopped_by = "step_budget"
+                        break
                 epoch += 1
                 if world > 1:  # each rank scores its share of dev; summed losses and token counts make the mean
                     total, count = _all_sum(list(_loss_sums(model, dev_rows[rank::world], cfg.batch_size, pad_id,
@@ -319,7 +332,7 @@ def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: li
                         _save_adapter(model, best_dir)
                 else:
                     bad_epochs += 1
-                    if bad_epochs > cfg.patience:
+                    if bad_epochs > cfg.patience and stopped_by == "epochs":
                         stopped_by = "early_stopping"
                 if rank == 0:
                     _save_checkpoint(model, opt, sched, ckpt_dir, {
@@ -334,7 +347,7 @@ def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: li
     history["best_step"] = history["epochs"][best_epoch - 1] if best_epoch else None
     return TrainResult(best_dir, cfg.lr, epoch, best_epoch, step,
                        seconds_before + time.perf_counter() - t0, tokens_seen, history, stopped_by, trainable,
-                       "bf16 autocast" if use_bf16 else "fp32")
+                       "bf16 autocast" if use_bf16 else "fp32", total_steps)
 
 
 def _save_adapter(model, target: Path) -> None:

@@ -35,6 +35,12 @@ def _lrs(opts, backend) -> tuple[list[float], str]:
     return [float(opts.lr)], "fixed"
 
 
+def _max_steps(bench: Bench, name: str) -> int | None:
+    """The lever's step budget: retrieval+finetune may set its own (its rows are longer)."""
+    combined = bench.task.levers.combined.max_steps if name.startswith("retrieval+finetune") else None
+    return combined or bench.task.levers.finetune.max_steps
+
+
 def train_cached(bench: Bench, backend, name: str, train_pairs, dev_pairs, seed: int) -> tuple[TrainResult, str, list]:
     """Train (or reuse a finished adapter) for each learning rate to try; keep the lowest dev loss."""
     opts = bench.task.levers.finetune
@@ -43,9 +49,11 @@ def train_cached(bench: Bench, backend, name: str, train_pairs, dev_pairs, seed:
     for lr in lrs:
         cfg = TrainConfig(rank=opts.rank, alpha=opts.alpha, dropout=opts.dropout, target_modules=opts.target_modules,
                           epochs=opts.epochs, lr=lr, batch_size=opts.batch_size, warmup_ratio=opts.warmup_ratio,
-                          patience=opts.patience, max_length=opts.max_length, max_train_minutes=opts.max_train_minutes,
-                          seed=seed)
-        cfg_key = {k: v for k, v in asdict(cfg).items() if k != "max_train_minutes"}
+                          patience=opts.patience, max_length=opts.max_length, max_steps=_max_steps(bench, name),
+                          max_train_minutes=opts.max_train_minutes, seed=seed)
+        # the safety net is not part of the key; nor is an unset step budget (adapters cached before it existed)
+        cfg_key = {k: v for k, v in asdict(cfg).items()
+                   if k != "max_train_minutes" and not (k == "max_steps" and v is None)}
         work = bench.run_dir / name.replace("+", "-") / stable_hash(backend.identity, train_pairs, dev_pairs, cfg_key)
         done = read_json(work / "done.json")
         if done and done.pop("max_train_minutes", None) == opts.max_train_minutes:
@@ -93,7 +101,7 @@ def _train_details(result: TrainResult, lr_choice: str, grid: list[dict], opts) 
     return {
         "lr": result.lr, "lr_choice": lr_choice, "lr_grid": grid if lr_choice == "grid" else None,
         "epochs_run": result.epochs_run, "best_epoch": result.best_epoch, "steps": result.steps,
-        "stopped_by": result.stopped_by, "tokens_seen": result.tokens_seen,
+        "planned_steps": result.planned_steps, "stopped_by": result.stopped_by, "tokens_seen": result.tokens_seen,
         "tokens_per_second": round(result.tokens_seen / max(result.train_seconds, 1e-9), 1),
         "trainable_parameters": result.trainable_parameters, "loss_curve": result.loss_curve,
         "precision": result.precision, "rank": opts.rank, "alpha": opts.alpha, "dropout": opts.dropout,
@@ -135,7 +143,8 @@ def prepare_finetune(bench: Bench, name: str, train_prompt: Callable[[list[Examp
         w["message"] = f"{name}: {w['message']}"
     return Prepared(variants[:1], details=details, train_seconds=result.train_seconds,
                     artifacts={"adapter": str(result.adapter_dir)},
-                    warnings=warnings + _time_limit_warning(bench, name, result), replicas=variants[1:])
+                    warnings=warnings + _time_limit_warning(bench, name, result), replicas=variants[1:],
+                    undertrained_note=_undertrained_note(bench, name, result))
 
 
 def _learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_pairs, full: Variant) -> list[dict]:
@@ -157,9 +166,19 @@ def _learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_
 def _time_limit_warning(bench: Bench, name: str, result: TrainResult) -> list[dict]:
     if result.stopped_by != "time_limit":
         return []
+    planned = f" of its {result.planned_steps}" if result.planned_steps else ""
     return [{"code": "train_time_limit",
-             "message": f"{name}: training stopped at the {bench.task.levers.finetune.max_train_minutes}-minute limit "
-                        f"after {result.steps} steps; the adapter so far was evaluated"}]
+             "message": f"{name}: training stopped at the {bench.task.levers.finetune.max_train_minutes:g}-minute "
+                        f"safety limit after {result.steps}{planned} steps; the adapter so far was evaluated, so its "
+                        "score is a lower bound and depends on how busy the machine was"}]
+
+
+def _undertrained_note(bench: Bench, name: str, result: TrainResult) -> str | None:
+    """What would finish the job, when the safety net cut training short of its planned steps."""
+    if not result.cut_short:
+        return None
+    return (f"train {name} to its {result.planned_steps} steps (the {bench.task.levers.finetune.max_train_minutes:g}-"
+            f"minute safety limit stopped it after {result.steps}; raise --max-train-minutes or leave it unset)")
 
 
 def _endpoint_skip(bench: Bench) -> str | None:
