@@ -10,8 +10,9 @@ import numpy as np
 
 from . import costs as costmodel
 from . import stats
+from .checks import below_majority_check
 from .data import Example
-from .decide import LeverSummary, recommend
+from .decide import DEFAULT_MARGIN, LeverSummary, recommend
 from .scoring import Rubric
 from .spec import Task
 
@@ -29,19 +30,15 @@ def analyse(levers: list[dict], rubric: Rubric, evals: list[Example], task: Task
         if sc["total"].ndim == 2:
             lev["details"]["seed_scores"] = [round(float(x), 4) for x in sc["total"].mean(axis=1)]
     total_pass_fail = len(rubric.criteria) == 1 and all(pass_fail.values())
-    comparisons = []
-    for i, a in enumerate(ok):
-        for b in ok[i + 1:]:
-            v = stats.compare_levers(a["name"], a["_scores"]["total"], b["name"], b["_scores"]["total"],
-                                     pass_fail=total_pass_fail, seed=seed)
-            comparisons.append(v.to_dict())
+    comparisons = [v.to_dict() for v in stats.compare_all_pairs({lev["name"]: lev["_scores"]["total"] for lev in ok},
+                                                                  pass_fail=total_pass_fail, seed=seed)]
     prices = costmodel.Prices(task.costs.price_per_1m_input, task.costs.price_per_1m_output,
                               task.costs.machine_cost_per_hour, task.costs.calls_per_month)
     lever_costs = {}
     for lev in ok:
         c = lev["cost"]
         usage = costmodel.LeverUsage(c["input_tokens_per_call"], c["output_tokens_per_call"], c["seconds_per_call"],
-                                     c["train_seconds"] + c["index_seconds"])
+                                     c["train_seconds"] + c["index_seconds"], c.get("retrieval_seconds_per_call", 0.0))
         priced = costmodel.lever_costs(usage, prices)
         if priced is not None:
             lever_costs[lev["name"]] = priced
@@ -50,15 +47,9 @@ def analyse(levers: list[dict], rubric: Rubric, evals: list[Example], task: Task
     if len(ok) >= 2:
         top = sorted(ok, key=lambda lev: -lev["score"]["mean"])[:2]
         mdd = stats.min_detectable_difference(top[0]["_scores"]["total"], top[1]["_scores"]["total"])
-        # Only the gaps to the best lever bear on the choice: two weak levers close together do not.
-        leader = top[0]["name"]
-        near = sorted(v["b"] if v["a"] == leader else v["a"] for v in comparisons
-                      if leader in (v["a"], v["b"]) and abs(v["diff"]) < mdd)
-        if near and not any(w["code"] == "small_eval_set" for w in warnings):
-            warnings.append({"code": "eval_set_too_small_to_separate",
-                             "message": f"with {len(evals)} eval examples the smallest detectable difference is about "
-                                        f"{mdd:.2f}; {', '.join(near)} differ{'s' if len(near) == 1 else ''} "
-                                        f"from the best lever ({leader}) by less"})
+        warning = _too_small_to_separate(top[0]["name"], comparisons, len(evals))
+        if warning and not any(w["code"] == "small_eval_set" for w in warnings):
+            warnings.append(warning)
     refs = [e.output for e in evals]
     baselines = {"majority_class": None}
     if stats.looks_like_classification(refs):
@@ -67,7 +58,9 @@ def analyse(levers: list[dict], rubric: Rubric, evals: list[Example], task: Task
         for lev in ok:  # a constant predictor can look competitive: show what each lever actually answered
             counts = Counter(p.strip() for p in lev["_predictions"]).most_common(8)
             lev["details"]["predicted_labels"] = {label: n for label, n in counts}
-    rec = recommend_from_results(levers, comparisons, warnings, mdd, len(evals), task.costs.min_yearly_saving)
+        warnings.extend(below_majority_check({lev["name"]: lev["score"]["mean"] for lev in ok}, label, share))
+    rec = recommend_from_results(levers, comparisons, warnings, mdd, len(evals), task.costs.min_yearly_saving,
+                                 margin=task.decision.margin)
     return {
         "comparisons": comparisons, "baselines": baselines, "min_detectable_difference": mdd,
         "cost_model": {**prices.__dict__, "min_yearly_saving": task.costs.min_yearly_saving,
@@ -76,9 +69,29 @@ def analyse(levers: list[dict], rubric: Rubric, evals: list[Example], task: Task
     }
 
 
+def _too_small_to_separate(leader: str, comparisons: list[dict], n_eval: int) -> dict | None:
+    """Warn about levers indistinguishable from the best whose gap is below that pair's own MDD.
+
+    Only gaps to the best lever bear on the choice (two weak levers close together do not), and a
+    pair already told apart is not flagged, however close."""
+    near = [(v["b"] if v["a"] == leader else v["a"], v["mdd"]) for v in comparisons
+            if leader in (v["a"], v["b"]) and v["verdict"] == "indistinguishable"
+            and v.get("mdd") is not None and abs(v["diff"]) < v["mdd"]]
+    if not near:
+        return None
+    names = ", ".join(name for name, _ in sorted(near))
+    detectable = ", ".join(f"{mdd:.2f}" for _, mdd in sorted(near))
+    return {"code": "eval_set_too_small_to_separate",
+            "message": f"with {n_eval} eval examples {names} differ{'s' if len(near) == 1 else ''} from the best lever "
+                       f"({leader}) by less than this set can detect for that pair (about {detectable}), and the "
+                       "two are not told apart"}
+
+
 def recommend_from_results(levers: list[dict], comparisons: list[dict], warnings: list[dict], mdd: float | None,
-                           n_eval: int, min_saving: float = 0.0):
-    """The decision from what results.json records (so a stored run can be re-decided and checked)."""
+                           n_eval: int, min_saving: float = 0.0, margin: float = DEFAULT_MARGIN):
+    """The decision from what results.json records (so a stored run can be re-decided and checked).
+
+    Fields added later (risks, undertrained, p_holm, mdd) are read with .get, so older runs still re-decide."""
     summaries, lever_costs, recall = [], {}, None
     for lev in levers:
         ok = lev["status"] == "ok"
@@ -87,14 +100,17 @@ def recommend_from_results(levers: list[dict], comparisons: list[dict], warnings
                                       mean=score.get("mean"), ci_low=score.get("ci_low"), ci_high=score.get("ci_high"),
                                       criteria=lev.get("criteria", {}), cost_per_1k_calls=cost.get("cost_per_1k_calls"),
                                       one_off_cost=cost.get("one_off_cost"),
-                                      input_tokens_per_call=cost.get("input_tokens_per_call")))
+                                      input_tokens_per_call=cost.get("input_tokens_per_call"),
+                                      risks=list(lev.get("risks") or []), risks_measured="risks" in lev,
+                                      undertrained=bool(lev.get("undertrained", False)),
+                                      undertrained_note=lev.get("undertrained_note")))
         if ok and cost.get("cost_per_1k_calls") is not None:
-            lever_costs[lev["name"]] = costmodel.LeverCost(cost["cost_per_1k_calls"], cost["one_off_cost"],
+            lever_costs[lev["name"]] = costmodel.LeverCost(cost["cost_per_1k_calls"], cost.get("one_off_cost"),
                                                            cost.get("monthly_cost"))
         if ok and lev["name"] == "retrieval":
             recall = lev["details"].get("retriever", {}).get(f"recall@{lev['chosen'].get('top_k')}")
     return recommend(summaries, comparisons, lever_costs or None, warnings, mdd, n_eval=n_eval,
-                     retrieval_recall=recall, min_saving=min_saving)
+                     retrieval_recall=recall, min_saving=min_saving, margin=margin)
 
 
 def environment(task: Task, backend) -> dict:

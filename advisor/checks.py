@@ -1,15 +1,19 @@
-"""Data and training checks: duplicates, leakage, small or skewed eval sets, overfitting, forgetting.
+"""Data, training and comparison checks: duplicates, leakage, small or skewed eval sets, overfitting,
+forgetting, dev/eval disagreement, the majority-class baseline.
 
-Pure numpy, no I/O and no models: embeddings come in as (n, d) arrays. Each check returns a list of
-warning dicts `{"code", "message", "count"?, "examples"?}` (examples: at most MAX_EXAMPLES ids), the
-shape results.json keeps under "warnings" and decide.py reacts to by code.
+Pure numpy, no I/O and no models: embeddings come in as (n, d) arrays. Each check returns a `Checked`:
+its record for results.json "checks" (`{"name", "status": passed|warning|skipped, "detail"}`, the detail
+one sentence with the numbers, so a passed check says what was looked at) and the warning dicts it raised
+(`{"code", "message", "count"?, "examples"?}`, examples: at most MAX_EXAMPLES ids), the shape results.json
+keeps under "warnings" and decide.py reacts to by code.
 """
 from __future__ import annotations
 
-import bisect
 import math
+import re
 from collections import Counter, defaultdict
-from typing import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -19,16 +23,59 @@ from advisor.stats import looks_like_classification, paired_bootstrap
 NEAR_DUPLICATE_COSINE = 0.95
 # Slack for float32 rounding, so a pair at exactly the threshold still counts.
 COSINE_EPS = 1e-6
-LONG_OUTPUT_WORDS = 8
+LEAK_MIN_WORDS = 6  # shorter eval inputs turn up in documents by chance
+NEAR_VERBATIM_SHARE = 0.8  # this share of an input's word trigrams inside one document counts as copied
 SMALL_EVAL = 30
 IMBALANCE_SHARE = 0.6
-DEV_RISE = 0.10  # dev loss this far above its minimum by the end counts as rising
-TRAIN_DEV_RATIO = 0.5  # final train loss below this fraction of final dev loss counts as a gap
+DEV_RISE = 0.10  # dev loss this far above an earlier epoch's counts as rising
+STILL_FALLING = 0.01  # the last dev loss this far below the one before counts as still falling
+TRAIN_DEV_RATIO = 0.5  # train loss below this fraction of dev loss (at the kept epoch) counts as a gap
+DEV_GAP_FLOOR = 0.15  # a chosen variant's dev score this far above its eval score, at least ...
+DEV_GAP_SE = 2.0  # ... and more than this many standard errors of the difference, means dev misled the choice
 MAX_EXAMPLES = 5
 BLOCK_ROWS = 1024
 # z_{0.975} + z_{0.8}, and the SD of a Bernoulli with p = 0.5: the min detectable difference of a small set.
 Z_SUM = 1.96 + 0.84
 BERNOULLI_SD = 0.5
+
+
+PASSED, WARNING, SKIPPED = "passed", "warning", "skipped"
+FINETUNE_CHECKS = ("overfitting", "forgetting")
+SEPARATE_CODE = "eval_set_too_small_to_separate"  # analysis.py's warning: two levers closer than eval detects
+BELOW_MAJORITY_CODE = "below_majority_baseline"  # analysis.py's warning: a lever under the majority-class baseline
+
+
+@dataclass
+class Checked:
+    """One check's outcome: its results.json "checks" record and the warnings it raised (maybe none)."""
+
+    name: str
+    status: str  # passed | warning | skipped
+    detail: str  # one sentence with the numbers; for skipped, why
+    warnings: list[dict] = field(default_factory=list)
+    lever: str | None = None  # set for the per-lever checks (overfitting, forgetting)
+
+    def record(self) -> dict:
+        rec = {"name": self.name, "status": self.status, "detail": self.detail}
+        return {**rec, "lever": self.lever} if self.lever else rec
+
+    def for_lever(self, lever: str) -> "Checked":
+        """The same outcome as one lever's: its name leads the detail and every warning message."""
+        return Checked(self.name, self.status, f"{lever}: {self.detail}",
+                       [{**w, "message": f"{lever}: {w['message']}"} for w in self.warnings], lever)
+
+
+def _checked(name: str, detail: str, warnings: Sequence[dict]) -> Checked:
+    """Passed, or warning when the check raised a warning."""
+    return Checked(name, WARNING if warnings else PASSED, detail, list(warnings))
+
+
+def skipped(name: str, why: str) -> Checked:
+    return Checked(name, SKIPPED, why)
+
+
+def warnings_of(checked: Iterable[Checked]) -> list[dict]:
+    return [w for c in checked for w in c.warnings]
 
 
 def normalize(text: str) -> str:
@@ -71,9 +118,11 @@ def _unit_rows(vecs: np.ndarray | None, n: int, name: str) -> np.ndarray | None:
 
 # ---------------------------------------------------------------- exact duplicates within train
 
-def duplicate_checks(train: Sequence[Example]) -> list[dict]:
+def duplicate_checks(train: Sequence[Example]) -> Checked:
     """`duplicate_train`: examples repeating an earlier one's input and output (normalized);
     `conflicting_labels`: one normalized input with different outputs."""
+    if not train:
+        return skipped("duplicates", "no training examples")
     groups: dict[str, list[Example]] = defaultdict(list)
     for ex in train:
         groups[normalize(ex.input)].append(ex)
@@ -105,7 +154,10 @@ def duplicate_checks(train: Sequence[Example]) -> list[dict]:
             f"different outputs across {len(ids)} examples "
             f"(e.g. {', '.join(repr(ex.id) for ex in first[:3])}), so no model can match all of them.",
             len(conflicts), ids))
-    return warnings
+    detail = (f"{len(repeats)} of {_plural(len(train), 'training example')} {_verb(len(repeats), 'repeats', 'repeat')} "
+              f"an earlier example's input and output, and {_plural(len(conflicts), 'input')} "
+              f"{_verb(len(conflicts), 'appears', 'appear')} with different outputs.")
+    return _checked("duplicates", detail, warnings)
 
 
 # ---------------------------------------------------------------- near duplicates (embeddings)
@@ -139,33 +191,37 @@ def similar_pairs(vecs: np.ndarray, threshold: float = NEAR_DUPLICATE_COSINE, gr
     return count, first
 
 
-def near_duplicate_check(train: Sequence[Example], train_vecs: np.ndarray | None) -> list[dict]:
+def near_duplicate_check(train: Sequence[Example], train_vecs: np.ndarray | None) -> Checked:
     """`near_duplicate_train`: pairs of training inputs with cosine >= 0.95 that are not exact copies."""
     vecs = _unit_rows(train_vecs, len(train), "train_vecs")
-    if vecs is None or len(train) < 2:
-        return []
+    if vecs is None:
+        return skipped("near_duplicates", "no embeddings of the training inputs (only exact duplicates were checked)")
+    if len(train) < 2:
+        return skipped("near_duplicates", "fewer than 2 training examples")
     keys: dict[str, int] = {}
     groups = np.array([keys.setdefault(normalize(ex.input), len(keys)) for ex in train])
     count, first = similar_pairs(vecs, groups=groups)
+    detail = (f"{_plural(count, 'pair')} of the {len(train)} training inputs {_verb(count, 'is', 'are')} near "
+              f"duplicates (cosine >= {NEAR_DUPLICATE_COSINE:.2f}, exact copies aside).")
     if not count:
-        return []
+        return _checked("near_duplicates", detail, [])
     i, j, cos = first[0]
     later = list(dict.fromkeys(train[j].id for _, j, _ in first))
-    return [_warning(
+    return _checked("near_duplicates", detail, [_warning(
         "near_duplicate_train",
         f"{_plural(count, 'pair')} of training inputs {_verb(count, 'is', 'are')} near duplicates "
         f"(cosine >= {NEAR_DUPLICATE_COSINE:.2f}, e.g. {train[i].id!r} and {train[j].id!r} at {cos:.3f}), "
         f"so the set is less varied than its {len(train)} examples suggest.",
-        count, later)]
+        count, later)])
 
 
 # ---------------------------------------------------------------- leakage
 
 def eval_leak_train_check(train: Sequence[Example], evals: Sequence[Example], train_vecs: np.ndarray | None,
-                          eval_vecs: np.ndarray | None) -> list[dict]:
+                          eval_vecs: np.ndarray | None) -> Checked:
     """`eval_leak_train`: eval inputs equal (normalized) or near (cosine >= 0.95) to a training input."""
     if not train or not evals:
-        return []
+        return skipped("leakage_train_eval", "no training or no eval examples")
     train_index = {normalize(ex.input): k for k, ex in enumerate(train)}
     match = np.array([train_index.get(normalize(ex.input), -1) for ex in evals])
     tv = _unit_rows(train_vecs, len(train), "train_vecs")
@@ -178,51 +234,79 @@ def eval_leak_train_check(train: Sequence[Example], evals: Sequence[Example], tr
             part = match[start:start + len(best)]
             part[(part < 0) & near] = best[(part < 0) & near]
     leaked = np.flatnonzero(match >= 0)
+    how = (f"exactly or at cosine >= {NEAR_DUPLICATE_COSINE:.2f}" if tv is not None and ev is not None
+           else "exactly (no embeddings, so near matches were not checked)")
+    detail = (f"{leaked.size} of {_plural(len(evals), 'eval input')} {_verb(int(leaked.size), 'matches', 'match')} "
+              f"a training input {how}.")
     if not leaked.size:
-        return []
+        return _checked("leakage_train_eval", detail, [])
     first = int(leaked[0])
     ids = [evals[int(k)].id for k in leaked]
-    return [_warning(
+    return _checked("leakage_train_eval", detail, [_warning(
         "eval_leak_train",
         f"{leaked.size} of {_plural(len(evals), 'eval input')} ({leaked.size / len(evals):.0%}) "
         f"{_verb(int(leaked.size), 'matches', 'match')} a training input exactly or nearly "
         f"(cosine >= {NEAR_DUPLICATE_COSINE:.2f}, e.g. eval {ids[0]!r} and train {train[int(match[first])].id!r}), "
         f"and such leakage inflates fine-tuning and few-shot scores.",
-        int(leaked.size), ids)]
+        int(leaked.size), ids)])
 
 
-def eval_leak_corpus_check(evals: Sequence[Example], corpus: Sequence[Document]) -> list[dict]:
-    """`eval_leak_corpus`: long eval references (>= 8 words) found verbatim (normalized) in a corpus document.
+def _words(text: str) -> list[str]:
+    """Casefolded words without punctuation: 'Can I return bread?' and 'can i return bread' match."""
+    return re.findall(r"\w+", text.casefold())
 
-    For retrieval QA a short answer (a name, a date, "6:30") sits in the corpus by design: finding
-    it is the task. A reference of a sentence or more copied word for word suggests the eval set was
-    cut from the corpus, so retrieval can return the answer itself and its score overstates how it
-    does on new questions. Only the long references are therefore counted.
-    """
-    long_refs = [(ex, normalize(ex.output)) for ex in evals]
-    long_refs = [(ex, ref) for ex, ref in long_refs if len(ref.split()) >= LONG_OUTPUT_WORDS]
-    if not long_refs or not corpus:
-        return []
-    # One string, one scan per reference; normalized text has no newline, so "\n" keeps matches inside a document.
-    texts = [normalize(d.text) for d in corpus]
-    starts, offset = [], 0
-    for t in texts:
-        starts.append(offset)
-        offset += len(t) + 1
-    joined = "\n".join(texts)
+
+def _trigrams(words: Sequence[str]) -> set[tuple[str, ...]]:
+    return {tuple(words[i:i + 3]) for i in range(len(words) - 2)}
+
+
+def eval_leak_corpus_check(evals: Sequence[Example], corpus: Sequence[Document]) -> Checked:
+    """`eval_leak_corpus`: eval inputs of 6+ words found verbatim or nearly (>= 80% of their word trigrams) in one
+    corpus document, which suggests the eval questions were cut from the documents.
+
+    Answers sitting in the corpus are how retrieval QA works, not a leak: the detail counts the references
+    found there as information only. A question copied from a document is the leak: retrieval then finds the
+    passage by the question's own wording, which new questions will not share."""
+    name = "leakage_corpus_eval"
+    if not corpus:
+        return skipped(name, "no corpus")
+    if not evals:
+        return skipped(name, "no eval examples")
+    doc_words = [_words(d.text) for d in corpus]
+    queries = [(ex, _trigrams(words)) for ex in evals if len(words := _words(ex.input)) >= LEAK_MIN_WORDS]
+    wanted = set().union(*(grams for _, grams in queries))
+    where: dict[tuple[str, ...], set[int]] = defaultdict(set)  # only the trigrams some eval input has
+    for d, words in enumerate(doc_words):
+        for gram in _trigrams(words) & wanted:
+            where[gram].add(d)
     found: list[tuple[str, str]] = []
-    for ex, ref in long_refs:
-        pos = joined.find(ref)
-        if pos >= 0:
-            found.append((ex.id, corpus[bisect.bisect_right(starts, pos) - 1].id))
+    for ex, grams in queries:
+        need = math.ceil(NEAR_VERBATIM_SHARE * len(grams))
+        # a document holding `need` of the trigrams holds one of the len - need + 1 rarest
+        rare = sorted(grams, key=lambda g: len(where.get(g, ())))[: len(grams) - need + 1]
+        candidates = sorted({d for g in rare for d in where.get(g, ())})
+        hits = [(sum(d in where.get(g, ()) for g in grams), -d) for d in candidates]
+        if hits and max(hits)[0] >= need:
+            found.append((ex.id, corpus[-max(hits)[1]].id))
+    joined = "\n".join(f" {' '.join(words)} " for words in doc_words)
+    answered = sum(bool(ref) and f" {ref} " in joined for ref in (" ".join(_words(ex.output)) for ex in evals))
+    answers = (f"{answered} of {_plural(len(evals), 'eval reference')} {_verb(answered, 'occurs', 'occur')} "
+               f"in the corpus, as retrieval QA expects")
+    if not queries:
+        return skipped(name, f"every eval input is under {LEAK_MIN_WORDS} words, too short to tell a copied question "
+                             f"from a common phrase ({answers})")
+    detail = (f"{len(found)} of {_plural(len(queries), 'eval input')} of {LEAK_MIN_WORDS}+ words "
+              f"{_verb(len(found), 'appears', 'appear')} verbatim or nearly (>= {NEAR_VERBATIM_SHARE:.0%} of the "
+              f"input's word trigrams) in a corpus document; {answers}.")
     if not found:
-        return []
-    return [_warning(
+        return _checked(name, detail, [])
+    return _checked(name, detail, [_warning(
         "eval_leak_corpus",
-        f"{len(found)} of {_plural(len(long_refs), 'eval reference')} of {LONG_OUTPUT_WORDS}+ words "
-        f"{_verb(len(found), 'appears', 'appear')} verbatim in the corpus (e.g. {found[0][0]!r} in {found[0][1]!r}), "
-        f"so retrieval can copy the answer and may score higher than on new questions.",
-        len(found), [eid for eid, _ in found])]
+        f"{len(found)} of {_plural(len(queries), 'eval input')} {_verb(len(found), 'appears', 'appear')} verbatim or "
+        f"nearly in the corpus (e.g. {found[0][0]!r} in {found[0][1]!r}), which suggests the eval questions were cut "
+        f"from the documents, so retrieval can find the passage by the question's own words and may score higher "
+        f"than on new questions.",
+        len(found), [eid for eid, _ in found])])
 
 
 # ---------------------------------------------------------------- eval size and labels
@@ -232,30 +316,41 @@ def min_detectable_difference_at(n: int) -> float:
     return Z_SUM * BERNOULLI_SD / math.sqrt(n) if n > 0 else math.inf
 
 
-def small_eval_check(evals: Sequence[Example]) -> list[dict]:
-    """`small_eval_set`: fewer than 30 eval examples."""
+def small_eval_check(evals: Sequence[Example]) -> Checked:
+    """`small_eval_set`: fewer than 30 eval examples. The detail gives the difference the set can detect."""
     n = len(evals)
-    if n >= SMALL_EVAL:
-        return []
     mdd = min_detectable_difference_at(n)
-    detail = (f"differences under ~{mdd:.2f} will not be detectable" if mdd < 1
-              else "no difference between levers will be detectable")
-    message = f"the eval set has {_plural(n, 'example')} (fewer than {SMALL_EVAL}); {detail}."
-    return [_warning("small_eval_set", message, n)]
+    power = (f"differences under ~{mdd:.2f} will not be detectable" if mdd < 1
+             else "no difference between levers will be detectable")
+    if n >= SMALL_EVAL:
+        return _checked("eval_size", f"the eval set has {_plural(n, 'example')}, so levers that differ by ~{mdd:.2f} "
+                                     f"or more can be told apart (alpha 0.05, power 0.8, pass/fail scores).", [])
+    message = f"the eval set has {_plural(n, 'example')} (fewer than {SMALL_EVAL}); {power}."
+    return _checked("eval_size", message, [_warning("small_eval_set", message, n)])
 
 
-def label_checks(train: Sequence[Example], evals: Sequence[Example]) -> list[dict]:
+def eval_power_check(size: Checked, warnings: Sequence[Mapping]) -> Checked:
+    """The eval-size check once the levers are compared: a warning too when the best lever and another differ by
+    less than the eval set detects (analysis.py's `eval_set_too_small_to_separate`, already among the warnings)."""
+    close = [w for w in warnings if w.get("code") == SEPARATE_CODE]
+    if size.name != "eval_size" or size.status != PASSED or not close:
+        return size
+    return Checked(size.name, WARNING, f"{size.detail[:-1]}, but {close[0]['message'].rstrip('.')}.", lever=size.lever)
+
+
+def label_checks(train: Sequence[Example], evals: Sequence[Example]) -> Checked:
     """`label_imbalance` for classification-like train outputs: a majority label with >= 60% of train
     or of eval, and eval labels never seen in train."""
     train_labels = [ex.output.strip() for ex in train]
     if not looks_like_classification(train_labels):
-        return []
-    warnings = []
+        return skipped("label_imbalance", "the training outputs are free text, not class labels")
+    warnings, shares = [], []
     for split, labels in (("training", train_labels), ("eval", [ex.output.strip() for ex in evals])):
         if not labels:
             continue
         label, count = Counter(labels).most_common(1)[0]
         share = count / len(labels)
+        shares.append(f"{_quote(label)} is {share:.0%} of the {split} outputs")
         if share >= IMBALANCE_SHARE:
             warnings.append(_warning(
                 "label_imbalance",
@@ -271,15 +366,18 @@ def label_checks(train: Sequence[Example], evals: Sequence[Example]) -> list[dic
             f"{_plural(len(unseen), 'eval example')} never {_verb(len(names), 'appears', 'appear')} in training, "
             f"so fine-tuning and few-shot prompting cannot learn them.",
             len(unseen), [ex.id for ex in unseen]))
-    return warnings
+    detail = (f"the most common label {' and '.join(shares)} (a warning from {IMBALANCE_SHARE:.0%}), and "
+              f"{_plural(len(unseen), 'eval example')} {_verb(len(unseen), 'has', 'have')} a label never seen in "
+              f"training.")
+    return _checked("label_imbalance", detail, warnings)
 
 
 def data_checks(train: Sequence[Example], evals: Sequence[Example], corpus: Sequence[Document] = (),
-                train_vecs: np.ndarray | None = None, eval_vecs: np.ndarray | None = None) -> list[dict]:
+                train_vecs: np.ndarray | None = None, eval_vecs: np.ndarray | None = None) -> list[Checked]:
     """Every data check in a fixed order; without embeddings the near-duplicate checks use exact text only."""
-    return (duplicate_checks(train) + near_duplicate_check(train, train_vecs)
-            + eval_leak_train_check(train, evals, train_vecs, eval_vecs) + eval_leak_corpus_check(evals, corpus)
-            + small_eval_check(evals) + label_checks(train, evals))
+    return [duplicate_checks(train), near_duplicate_check(train, train_vecs),
+            eval_leak_train_check(train, evals, train_vecs, eval_vecs), eval_leak_corpus_check(evals, corpus),
+            small_eval_check(evals), label_checks(train, evals)]
 
 
 # ---------------------------------------------------------------- fine-tuning risks
@@ -289,64 +387,97 @@ def _points(curve: Mapping, key: str) -> list[tuple[float, float]]:
     return [(float(s), float(v)) for s, v in curve.get(key) or [] if v is not None and math.isfinite(v)]
 
 
+def _epoch_train(train: list[tuple[float, float]], dev: list[tuple[float, float]], k: int) -> float | None:
+    """Mean train loss of the epoch that ends at dev point k: the steps since the previous dev point (train
+    loss is per step and noisy), or for the first epoch its last quarter of steps."""
+    end = dev[k][0]
+    if k >= 1:
+        window = [v for s, v in train if dev[k - 1][0] < s <= end]
+    else:
+        upto = [v for s, v in train if s <= end]
+        window = upto[-max(1, math.ceil(len(upto) / 4)):] if upto else []
+    return float(np.mean(window)) if window else None
+
+
+def _kept_index(curve: Mapping, dev: list[tuple[float, float]]) -> int:
+    """The dev point of the adapter that was kept: early stopping restores the best epoch (`best_step`);
+    a curve without it kept the last one."""
+    steps = [s for s, _ in dev]
+    best = curve.get("best_step")
+    return steps.index(float(best)) if best is not None and float(best) in steps else len(dev) - 1
+
+
 def loss_gap(curve: Mapping) -> dict:
-    """Final train and dev loss, best dev loss, their gap (dev - train) and whether dev loss rose >= 10%.
+    """Train and dev loss at the end and at the kept epoch, whether dev loss rose >= 10% at the end (`rising`)
+    or at the kept epoch (`kept_rise`, against the best earlier epoch), rose after it, or was still falling.
 
     Train loss is logged per step and noisy, so "final train" averages the steps since the
     previous dev evaluation (the last epoch), or the last quarter of steps with one dev point."""
     train, dev = _points(curve, "train"), _points(curve, "dev")
-    final_train = final_dev = best_dev = gap = None
-    rising = False
+    summary: dict = {"final_train": None, "final_dev": None, "best_dev": None, "gap": None, "rising": False,
+                     "kept_epoch": None, "kept_train": None, "kept_dev": None, "kept_rise": 0.0,
+                     "rose_after": False, "still_falling": False}
     if train:
         if len(dev) >= 2:
             window = [v for s, v in train if s > dev[-2][0]] or [train[-1][1]]
         else:
             window = [v for _, v in train[-max(1, math.ceil(len(train) / 4)):]]
-        final_train = float(np.mean(window))
-    if dev:
-        final_dev, best_dev = dev[-1][1], min(v for _, v in dev)
-        rising = final_dev > best_dev and final_dev >= (1 + DEV_RISE) * best_dev - 1e-12
-    if final_train is not None and final_dev is not None:
-        gap = final_dev - final_train
-    return {"final_train": final_train, "final_dev": final_dev, "best_dev": best_dev, "gap": gap, "rising": rising}
+        summary["final_train"] = float(np.mean(window))
+    if not dev:
+        return summary
+    final_dev, best_dev = dev[-1][1], min(v for _, v in dev)
+    k = _kept_index(curve, dev)
+    kept_dev, earlier_best = dev[k][1], min(v for _, v in dev[:k + 1])
+    summary.update(
+        final_dev=final_dev, best_dev=best_dev,
+        rising=final_dev > best_dev and final_dev >= (1 + DEV_RISE) * best_dev - 1e-12,
+        kept_epoch=k + 1, kept_train=_epoch_train(train, dev, k), kept_dev=kept_dev,
+        kept_rise=kept_dev / earlier_best - 1 if earlier_best > 0 else 0.0,
+        rose_after=any(v > kept_dev for _, v in dev[k + 1:]),
+        still_falling=k == len(dev) - 1 and len(dev) >= 2 and kept_dev < (1 - STILL_FALLING) * dev[-2][1])
+    if summary["final_train"] is not None:
+        summary["gap"] = final_dev - summary["final_train"]
+    return summary
 
 
-def _best_step_words(curve: Mapping) -> str:
-    """'step 40 (epoch 2)' for the best dev loss, using the curve's best_step and epoch boundaries."""
-    step = curve.get("best_step")
-    if step is None:
-        dev = _points(curve, "dev")
-        step = min(dev, key=lambda p: p[1])[0] if dev else None
-    if step is None:
-        return "an unknown step"
-    epochs = [float(s) for s in curve.get("epochs") or []]
-    words = f"step {int(step)}"
-    return words + f" (epoch {epochs.index(float(step)) + 1})" if float(step) in epochs else words
+def overfitting_check(curve: Mapping) -> tuple[dict, Checked]:
+    """`overfitting`, judged at the adapter that was kept (early stopping restores the best epoch): its dev loss
+    >= 10% above an earlier epoch's, or its train loss < half its dev loss while dev loss was no longer falling
+    (with one dev point there is no trend: it passes).
 
-
-def overfitting_check(curve: Mapping) -> tuple[dict, list[dict]]:
-    """`overfitting`: dev loss ends >= 10% above its minimum, or final train loss < half the final dev loss."""
-    summary = loss_gap(curve)
-    if summary["final_dev"] is None:
-        return summary, []
-    split = summary["gap"] is not None and summary["final_train"] < TRAIN_DEV_RATIO * summary["final_dev"]
-    if not (summary["rising"] or split):
-        return summary, []
-    final_train, final_dev, best_dev = summary["final_train"], summary["final_dev"], summary["best_dev"]
-    if summary["rising"]:
-        rise = final_dev / best_dev - 1 if best_dev > 0 else math.inf
-        lead = f"dev loss ended {rise:.0%} above its minimum"
+    Dev loss rising only after the kept epoch is what early stopping is for, and a train/dev gap while dev loss
+    still falls is the normal generalisation gap: both pass, the second noting that more training may help."""
+    s = loss_gap(curve)
+    if s["kept_dev"] is None:
+        return s, skipped("overfitting", "no dev loss was recorded, so there was nothing to judge the adapter on")
+    epoch, kept_dev, kept_train = s["kept_epoch"], s["kept_dev"], s["kept_train"]
+    losses = f"dev loss {kept_dev:.3f}" if kept_train is None else (
+        f"train loss {kept_train:.3f}, dev loss {kept_dev:.3f}")
+    dev = [v for _, v in _points(curve, "dev")]
+    if s["kept_rise"] >= DEV_RISE - 1e-12:
+        lead = (f"the kept epoch-{epoch} adapter may be overfitting: its dev loss is {s['kept_rise']:.0%} above the "
+                f"{min(dev[:epoch]):.3f} of an earlier epoch ({losses}).")
+        return s, _checked("overfitting", lead, [_warning("overfitting", lead)])
+    if len(dev) >= 2 and not s["still_falling"] and kept_train is not None and kept_train < TRAIN_DEV_RATIO * kept_dev:
+        lead = (f"the kept epoch-{epoch} adapter may be overfitting: its train loss is below {TRAIN_DEV_RATIO:.0%} of "
+                f"its dev loss ({losses}, gap {kept_dev - kept_train:.3f}) and dev loss was no longer falling.")
+        return s, _checked("overfitting", lead, [_warning("overfitting", lead)])
+    if s["still_falling"]:
+        trend = " -> ".join(f"{v:.3f}" for v in dev[-3:])
+        detail = (f"dev loss was still falling at the last epoch ({trend}), so the epoch-{epoch} adapter was kept and "
+                  f"more epochs or steps may help ({losses}).")
+    elif len(dev) == 1:
+        detail = f"dev loss was measured once, after epoch 1, so there is no trend to judge overfitting by ({losses})."
+    elif s["rose_after"]:
+        detail = (f"dev loss rose after epoch {epoch} ({kept_dev:.3f} -> {max(dev[epoch:]):.3f}); "
+                  f"the epoch-{epoch} adapter was kept ({losses}).")
     else:
-        lead = f"train loss ended below {TRAIN_DEV_RATIO:.0%} of the dev loss"
-    losses = f"dev {final_dev:.3f}" if final_train is None else (
-        f"train {final_train:.3f}, dev {final_dev:.3f}, gap {summary['gap']:.3f}")
-    message = (f"the fine-tuned adapter may be overfitting: {lead} ({losses}), and the best dev loss was "
-               f"{best_dev:.3f} at {_best_step_words(curve)}.")
-    return summary, [_warning("overfitting", message)]
+        detail = f"the kept epoch-{epoch} adapter shows no sign of overfitting ({losses})."
+    return s, _checked("overfitting", detail, [])
 
 
 def forgetting_check(base_scores: Sequence[float] | np.ndarray, tuned_scores: Sequence[float] | np.ndarray,
-                     seed: int = 0, n_boot: int = 2000) -> tuple[dict, list[dict]]:
+                     seed: int = 0, n_boot: int = 2000) -> tuple[dict, Checked]:
     """`forgetting`: the fine-tuned model scores significantly lower than the base model on a guard set.
 
     "drop" is the paired-bootstrap interval of finetuned - base (negative when ability was lost);
@@ -354,11 +485,85 @@ def forgetting_check(base_scores: Sequence[float] | np.ndarray, tuned_scores: Se
     drop = paired_bootstrap(tuned_scores, base_scores, n_boot=n_boot, seed=seed)
     base, tuned = float(np.mean(base_scores)), float(np.mean(tuned_scores))
     summary = {"base": base, "finetuned": tuned, "drop": drop.to_dict()}
-    if drop.ci_high >= 0:
-        return summary, []
     n = np.shape(base_scores)[-1]
-    return summary, [_warning(
+    detail = (f"on the {n} guard examples the fine-tuned model scores {tuned:.2f} against the base model's {base:.2f} "
+              f"(change {drop.mean:+.2f}, 95% CI [{drop.ci_low:+.2f}, {drop.ci_high:+.2f}]).")
+    if drop.ci_high >= 0:
+        return summary, _checked("forgetting", detail, [])
+    return summary, _checked("forgetting", detail, [_warning(
         "forgetting",
         f"on the {n} guard examples the fine-tuned model scores {tuned:.2f} against the base model's {base:.2f} "
         f"(change {drop.mean:+.2f}, 95% CI [{drop.ci_low:+.2f}, {drop.ci_high:+.2f}]), so fine-tuning lost "
-        f"some general ability.", n)]
+        f"some general ability.", n)])
+
+
+def below_majority_check(lever_means: Mapping[str, float], label: str, share: float) -> list[dict]:
+    """`below_majority_baseline`: each lever whose eval mean is below the share of the most common reference,
+    i.e. below what always answering that one label scores on a classification-like eval set."""
+    return [_warning("below_majority_baseline",
+                     f"{name} scores {mean:.2f}, below always answering {label!r} ({share:.2f}): a constant answer "
+                     f"beats it; check its predicted labels before trusting it")
+            for name, mean in lever_means.items() if mean < share]
+
+
+# ---------------------------------------------------------------- comparison checks (after the levers ran)
+
+def dev_eval_gap_check(levers: Sequence[Mapping], eval_totals: Mapping[str, np.ndarray]) -> Checked:
+    """`dev_eval_gap`: a lever's chosen variant scored far higher on dev than on eval, so the dev split that chose it
+    does not represent eval. Far: dev - eval > max(0.15, 2 standard errors of the difference), the dev standard
+    error at its largest for [0, 1] scores with that mean, sqrt(m (1 - m) / n), eval's from its per-example scores.
+
+    `levers`: results.json lever dicts (name, status, chosen, dev); `eval_totals`: each lever's per-example eval
+    totals, (n,) or (n_seeds, n)."""
+    compared, warnings = [], []
+    for lev in levers:
+        name, chosen = lev.get("name"), (lev.get("chosen") or {}).get("variant")
+        row = next((r for r in lev.get("dev") or [] if r.get("variant") == chosen and r.get("dev_rows")), None)
+        if lev.get("status") != "ok" or row is None or name not in eval_totals:
+            continue
+        totals = np.asarray(eval_totals[name], dtype=float)
+        per_example = totals.mean(axis=0) if totals.ndim == 2 else totals
+        dev, n_dev, score = float(row["score"]), int(row["dev_rows"]), float(per_example.mean())
+        eval_var = float(per_example.var(ddof=1)) / len(per_example) if len(per_example) > 1 else 0.0
+        allowed = max(DEV_GAP_FLOOR, DEV_GAP_SE * math.sqrt(max(dev * (1 - dev), 0.0) / n_dev + eval_var))
+        compared.append(f"{name} {dev:.2f} on dev vs {score:.2f} on eval (gap allowed {allowed:.2f})")
+        if dev - score > allowed:
+            warnings.append(_warning(
+                "dev_eval_gap",
+                f"{name}'s chosen variant ({chosen}) scored {dev:.2f} on the {n_dev} dev rows but {score:.2f} on eval, "
+                f"a gap of {dev - score:.2f} where dev noise explains up to {allowed:.2f}, so the dev split does not "
+                f"represent eval and the variant chosen on it may not be the best one for eval."))
+    if not compared:
+        return skipped("dev_eval_gap", "no lever chose among variants on dev")
+    lead = ("a chosen variant scored far higher on dev than on eval" if warnings
+            else "every chosen variant scored on eval within noise of its dev score")
+    return _checked("dev_eval_gap", f"{lead}: {'; '.join(compared)}.", warnings)
+
+
+def unrun_finetune_checks(records: Sequence[Mapping]) -> list[Checked]:
+    """Skipped overfitting and forgetting records when no fine-tuning lever produced them, so the list is whole."""
+    done = {r.get("name") for r in records}
+    return [skipped(name, "no fine-tuned lever ran") for name in FINETUNE_CHECKS if name not in done]
+
+
+def majority_baseline_check(baselines: Mapping | None, warnings: Sequence[Mapping],
+                            levers: Sequence[Mapping] = ()) -> Checked:
+    """Whether any lever scores below always answering the most common label (analysis.py's
+    `below_majority_baseline` warnings); skipped when the eval references are not class labels."""
+    base = (baselines or {}).get("majority_class")
+    if not isinstance(base, Mapping) or base.get("score") is None:
+        return skipped("majority_baseline", "the eval references are not class labels, so there is no majority-class "
+                                            "baseline")
+    share = float(base["score"])
+    constant = f"always answering {base.get('label')!r} ({share:.2f})"
+    means = [(lev["score"]["mean"], lev["name"]) for lev in levers if lev.get("status") == "ok"
+             and isinstance(lev.get("score"), Mapping) and lev["score"].get("mean") is not None]
+    below = [w for w in warnings if w.get("code") == BELOW_MAJORITY_CODE]
+    if below:
+        under = [f"{name} {mean:.2f}" for mean, name in means if mean < share]
+        detail = (f"{len(under)} of {_plural(len(means), 'lever')} {_verb(len(under), 'scores', 'score')} below "
+                  f"{constant}: {', '.join(under)}." if under
+                  else "; ".join(str(w.get("message", "")).rstrip(".") for w in below) + ".")
+        return Checked("majority_baseline", WARNING, detail)
+    lowest = f"; the lowest, {min(means)[1]}, scores {min(means)[0]:.2f}" if means else ""
+    return Checked("majority_baseline", PASSED, f"no lever scores below {constant}{lowest}.")

@@ -148,7 +148,8 @@ def _quiet_libraries() -> None:
 @click.option("--seed", type=int, help="Override the task's seed.")
 @click.option("--fresh", is_flag=True, help="Ignore caches in the run folder and recompute everything.")
 @click.option("--max-train-minutes", type=click.FloatRange(min=0, min_open=True),
-              help="Stop each training run cleanly after this long; the adapter so far is evaluated.")
+              help="Safety net: stop each training run cleanly after this long; the adapter so far is evaluated "
+                   "and the lever marked undertrained. Budgets that shape a score are steps (max_steps).")
 def compare(task_file: Path, out: Path | None, levers: str | None, limit: int | None, seed: int | None, fresh: bool,
             max_train_minutes: float | None) -> None:
     """Benchmark the levers on TASK_FILE and write results.json and report.html."""

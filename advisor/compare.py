@@ -10,17 +10,21 @@ from pathlib import Path
 
 import numpy as np
 
+from . import costs as costmodel
 from . import stats
 from .backends.base import generate_cached
-from .checks import data_checks
+from .checks import (data_checks, dev_eval_gap_check, eval_power_check, majority_baseline_check,
+                     unrun_finetune_checks, warnings_of)
+from .costs import DEFAULT_HORIZON_MONTHS
 from .data import Document, Example, content_hash, corpus_chunks_at_most, load_corpus, load_examples, split_dev
 from .analysis import analyse, environment
+from .decide import FINETUNE_RISK_CODES, LeverSummary, _cheaper_later
 from .errors import UserError, did_you_mean
 from .resources import free_ram
 from .levers.base import Bench, Lever, Variant
 from .levers.finetune import CombinedLever, FinetuneLever
 from .levers.prompt import PromptLever
-from .levers.retrieval import RetrievalLever
+from .levers.retrieval import RetrievalLever, search_clock
 from .progress import Reporter
 from .runs import JsonlCache, write_json, write_jsonl
 from .scoring import Rubric, load_rubric
@@ -45,6 +49,7 @@ class Loaded:
     levers: list[str]
     warnings: list[dict] = field(default_factory=list)
     guard: list[Example] = field(default_factory=list)
+    data_warnings: list[dict] = field(default_factory=list)  # those of `warnings` the exact-text data checks raised
 
 
 def load(task_path: str | Path, levers: list[str] | None = None, limit: int | None = None,
@@ -89,9 +94,9 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
             and top_k > corpus_chunks_at_most(corpus, opts.chunk_tokens, opts.chunk_overlap)):  # k is clamped
         warnings.append({"code": "top_k_exceeds_corpus", "message": f"{task.locate('levers.retrieval.top_k')}: k={top_k} "
                          f"is more chunks than the {len(corpus)} corpus documents make; retrieval will give every chunk"})
-    warnings += data_checks(train, evals, corpus)  # exact-text checks; compare adds the embedding-based ones
+    exact = warnings_of(data_checks(train, evals, corpus))  # exact-text checks; compare reruns them with embeddings
     check_memory(task, evals, corpus)
-    return Loaded(task, train, evals, corpus, rubric, names, warnings, guard)
+    return Loaded(task, train, evals, corpus, rubric, names, warnings + exact, guard, exact)
 
 
 def check_memory(task: Task, evals: list[Example], corpus: list[Document]) -> None:
@@ -181,38 +186,73 @@ def _relative(value: str, run_dir: Path) -> str:
         return value
 
 
+def variant_prices(task: Task) -> costmodel.Prices:
+    """The task's `costs` settings as the cost model reads them (the same prices the lever decision uses)."""
+    c = task.costs
+    return costmodel.Prices(c.price_per_1m_input, c.price_per_1m_output, c.machine_cost_per_hour, c.calls_per_month)
+
+
+def prefer_variant(names: list[str], scores: dict[int, np.ndarray], running: dict[int, costmodel.LeverCost | None],
+                   calls_per_month: float | None, min_yearly_saving: float, seed: int = 0) -> tuple[int, str]:
+    """Which of the variants scored on all of dev to keep, and why: the best dev score, unless a cheaper variant is
+    not shown worse (paired bootstrap on dev) AND saves at least `min_yearly_saving` a year at the configured volume,
+    by the rule decide applies between levers (`decide._cheaper_later`). Within a lever every variant's one-off
+    cost (training, index) is already paid, so only the running cost counts."""
+    means = {i: float(scores[i].mean()) for i in scores}
+    best = min(scores, key=lambda i: (-means[i], running[i].per_call if running[i] else 0.0, i))
+    not_worse = [i for i in sorted(scores, key=lambda i: -means[i]) if i != best
+                 and stats.compare_levers("cheaper", scores[i], "best", scores[best], pass_fail=False,
+                                          seed=seed).verdict != "worse"]
+    priced = {str(i): running[i] for i in [best, *not_worse] if running[i] is not None}  # keyed by index
+    ordered = [LeverSummary(str(i), "ok") for i in [best, *not_worse]]
+    cheaper = _cheaper_later(ordered, priced, DEFAULT_HORIZON_MONTHS, min_yearly_saving) if priced else None
+    if cheaper is None:
+        return best, "best dev score"
+    pick = int(cheaper.name)
+    top, mine = priced[str(best)], priced[cheaper.name]
+    saving = top.total(DEFAULT_HORIZON_MONTHS) - mine.total(DEFAULT_HORIZON_MONTHS)
+    return pick, (f"{means[best] - means[pick]:.2f} below the best on dev ({names[best]}) but saves ${saving:,.0f} "
+                  f"a year at {calls_per_month:,.0f} calls/month")
+
+
 def choose_variant(bench: Bench, lever_name: str, variants: list[Variant]) -> tuple[Variant, list[dict]]:
     """Successive halving on dev: every variant on the first SCREEN_ROWS dev rows; the best SURVIVORS and the
-    cheapest variant (fewest prompt tokens) of the better half on all of dev. The best wins, unless the cheapest is statistically
-    indistinguishable from it (paired bootstrap on dev), then the cheapest does: within a lever as between levers,
-    simpler first. Every lever gets the same budget; each variant's dev score is kept for the report."""
+    cheapest variant (fewest prompt tokens) of the better half on all of dev. The best dev score wins unless a cost
+    difference is material (`prefer_variant`). Every lever gets the same budget; each variant's dev score, and
+    the reason for the choice, are kept for the report."""
     if len(variants) == 1:
         return variants[0], []
     scores: dict[int, np.ndarray] = {}
-    tokens: dict[int, float] = {}
+    running: dict[int, costmodel.LeverCost | None] = {}
+    prices = variant_prices(bench.task)
 
-    def dev_score(i: int, rows: list[Example]) -> float:
-        gens = _generate(bench, variants[i], rows, f"{lever_name} on dev: {variants[i].name}")
-        scores[i] = np.asarray(_score(bench, bench.rubric, gens, rows)["total"])
-        tokens[i] = float(np.mean([g.input_tokens for g in gens]))
+    def dev_score(i: int, examples: list[Example]) -> float:
+        gens = _generate(bench, variants[i], examples, f"{lever_name} on dev: {variants[i].name}")
+        scores[i] = np.asarray(_score(bench, bench.rubric, gens, examples)["total"])
+        usage = costmodel.LeverUsage(*(float(np.mean([getattr(g, k) for g in gens]))
+                                       for k in ("input_tokens", "output_tokens", "seconds")))
+        running[i] = costmodel.lever_costs(usage, prices)
+        rows[i]["input_tokens_per_call"] = round(usage.input_tokens_per_call, 1)
         return float(scores[i].mean())
 
+    def cost_key(i: int) -> tuple:  # prompt tokens: deterministic, unlike measured seconds
+        return (rows[i]["input_tokens_per_call"], i)
+
     screen = bench.dev[:SCREEN_ROWS]
-    rows = {i: {"variant": v.name, "score": round(dev_score(i, screen), 4), "dev_rows": len(screen), **v.info}
-            for i, v in enumerate(variants)}
-    ranked = sorted(rows, key=lambda i: (-rows[i]["score"], tokens[i], i))  # ties go to the shorter prompt
-    cheapest = min(ranked[: (len(ranked) + 1) // 2], key=lambda i: (tokens[i], i))  # cheapest of the better half
+    rows: dict[int, dict] = {i: {"variant": v.name, **v.info} for i, v in enumerate(variants)}
+    for i in rows:
+        rows[i].update(score=round(dev_score(i, screen), 4), dev_rows=len(screen))
+    ranked = sorted(rows, key=lambda i: (-rows[i]["score"], *cost_key(i)))  # ties go to the shorter prompt
+    cheapest = min(ranked[: (len(ranked) + 1) // 2], key=cost_key)  # cheapest of the better half
     if len(screen) < len(bench.dev):
-        survivors = ranked[:SURVIVORS]
-        for i in dict.fromkeys(survivors + [cheapest]):
+        for i in dict.fromkeys(ranked[:SURVIVORS] + [cheapest]):
             rows[i].update(score=round(dev_score(i, bench.dev), 4), dev_rows=len(bench.dev))
     full = [i for i in rows if rows[i]["dev_rows"] == len(bench.dev)]
-    best = max(full, key=lambda i: (rows[i]["score"], -i))
-    if cheapest != best and stats.compare_levers("best", scores[best], "cheapest", scores[cheapest],
-                                                 pass_fail=False, seed=bench.task.seed).verdict == "indistinguishable":
-        rows[cheapest]["chosen_because"] = f"indistinguishable on dev from {rows[best]['variant']}, fewer prompt tokens"
-        best = cheapest
-    return variants[best], [rows[i] for i in sorted(rows)]
+    chosen, because = prefer_variant([v.name for v in variants], {i: scores[i] for i in full},
+                                     {i: running[i] for i in full}, prices.calls_per_month,
+                                     bench.task.costs.min_yearly_saving, seed=bench.task.seed)
+    rows[chosen]["chosen_because"] = because
+    return variants[chosen], [rows[i] for i in sorted(rows)]
 
 
 def run_lever(lever: Lever, bench: Bench) -> dict:
@@ -223,7 +263,9 @@ def run_lever(lever: Lever, bench: Bench) -> dict:
     t0 = time.perf_counter()
     prepared = lever.prepare(bench)
     chosen, dev_rows = choose_variant(bench, lever.name, prepared.variants)
+    searched = (search_clock.queries, search_clock.seconds)  # embed + search time of retrieval prompts, per call
     gens = _generate(bench, chosen, bench.eval, f"{lever.name} on eval")
+    retrieval_seconds_per_call = search_clock.seconds_per_query_since(*searched)
     scores = _score(bench, bench.rubric, gens, bench.eval)
     per_seed = [scores]
     for replica in prepared.replicas:  # other training seeds: their spread enters the intervals
@@ -240,12 +282,14 @@ def run_lever(lever: Lever, bench: Bench) -> dict:
     return {
         "name": lever.name, "status": "ok", "reason": None,
         "chosen": {"variant": chosen.name, **chosen.info},
-        "dev": dev_rows, "details": prepared.details, "warnings": prepared.warnings,
+        "dev": dev_rows, "details": prepared.details, "warnings": prepared.warnings, "checks": prepared.checks,
+        "risks": list(dict.fromkeys(w["code"] for w in prepared.warnings if w["code"] in FINETUNE_RISK_CODES)),
         "undertrained": prepared.undertrained_note is not None, "undertrained_note": prepared.undertrained_note,
         "cost": {
             "input_tokens_per_call": float(np.mean([g.input_tokens for g in gens])),
             "output_tokens_per_call": float(np.mean([g.output_tokens for g in gens])),
             "seconds_per_call": float(latencies.mean()),
+            "retrieval_seconds_per_call": retrieval_seconds_per_call,
             "latency_p50": float(np.percentile(latencies, 50)), "latency_p95": float(np.percentile(latencies, 95)),
             "train_seconds": round(prepared.train_seconds, 2), "index_seconds": round(prepared.index_seconds, 2),
         },
@@ -293,19 +337,26 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
                   embedder_factory=embedder_factory, local_backend_factory=local_factory, guard=loaded.guard)
     bench.score_fn = make_score_fn(bench, load_rubric(GUARD_RUBRIC, task.base_dir, task.task_file, "guard rubric"))
     t0 = time.perf_counter()
-    warnings = list(loaded.warnings)
     found = data_checks(loaded.train, loaded.eval, loaded.corpus, bench.embedder([e.input for e in loaded.train], "Embedding train inputs"),
                         bench.embedder([e.input for e in loaded.eval], "Embedding eval inputs"))
-    warnings += [w for w in found if w not in warnings]
+    # the same checks with embeddings: their warnings replace the exact-text ones from load()
+    warnings = [w for w in loaded.warnings if w not in loaded.data_warnings] + warnings_of(found)
     timings["data_checks"] = round(time.perf_counter() - t0, 2)
-    results_levers = []
+    results_levers, lever_checks = [], []
     for name in loaded.levers:
         t0 = time.perf_counter()
         lev = run_lever(LEVERS[name], bench)
         timings[f"lever_{name}"] = round(time.perf_counter() - t0, 2)
         warnings += lev.pop("warnings", [])
+        lever_checks += lev.pop("checks", [])
         results_levers.append(lev)
+    gap = dev_eval_gap_check(results_levers, {lev["name"]: lev["_scores"]["total"] for lev in results_levers
+                                              if lev["status"] == "ok"})
+    warnings += gap.warnings
     analysis = analyse(results_levers, loaded.rubric, loaded.eval, task, warnings)
+    checks = ([eval_power_check(c, warnings).record() for c in found] + lever_checks
+              + [c.record() for c in (*unrun_finetune_checks(lever_checks), gap,
+                                      majority_baseline_check(analysis["baselines"], warnings, results_levers))])
     for lev in results_levers:
         lev.pop("_scores", None)
         lev.pop("_predictions", None)
@@ -326,6 +377,7 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
         "rubric": loaded.rubric.to_dict(),
         "levers": results_levers,
         "warnings": warnings,
+        "checks": checks,
         "environment": environment(task, backend),
         "timings": timings,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -193,9 +193,19 @@ def corpus_chunks_at_most(docs: list[Document], chunk_tokens: int, overlap: int)
     return sum(1 if len(d.text) <= size else math.ceil((len(d.text) - size) / stride) + 1 for d in docs)
 
 
+def default_dev_size(n_train: int) -> int:
+    """Dev rows when `data.dev_size` is not set: DEV_SHARE of train, at least DEV_MIN, at most DEV_MAX (sized by
+    benchmarks/dev_size.py: below ~DEV_MAX rows the choice between prompt variants is often a coin flip)."""
+    return max(DEV_MIN, min(DEV_MAX, round(n_train * DEV_SHARE)))
+
+
+DEV_SHARE, DEV_MIN, DEV_MAX = 0.25, 8, 96
+
+
 def split_dev(train: list[Example], dev_size: int | None, seed: int) -> tuple[list[Example], list[Example]]:
-    """Carve a dev split from train (never from eval) for choosing variants and early stopping."""
-    n = dev_size if dev_size is not None else max(8, min(40, len(train) // 8))
+    """Carve a dev split from train (never from eval) for choosing variants and early stopping; at most half of
+    train, so the other half is left to train on and to draw shots from."""
+    n = dev_size if dev_size is not None else default_dev_size(len(train))
     n = min(n, len(train) // 2)
     order = list(range(len(train)))
     random.Random(seed).shuffle(order)

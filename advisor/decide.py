@@ -5,11 +5,12 @@ The rules are written out in plain words in docs/DECISION_RULES.md; keep the two
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal, Mapping, Sequence
 
 from advisor.costs import DEFAULT_HORIZON_MONTHS, FINETUNE_LEVERS, LeverCost, break_even_calls
-from advisor.stats import PairVerdict, examples_needed
+from advisor.stats import (MAX_EXAMPLES_SUGGESTED, NEAR_ZERO, PairVerdict, examples_for_non_inferiority,
+                           examples_needed)
 
 Confidence = Literal["clear", "likely", "toss-up", "none"]
 
@@ -24,6 +25,13 @@ FINETUNE_RISK_CODES = ("overfitting", "forgetting")
 CRITERION_DELTA = 0.2
 # Retrieval recall below this earns a "what would change" line.
 LOW_RECALL = 0.7
+# decision.margin's default: the smallest score difference (on 0-1) taken to matter. Five points is
+# the usual "one in twenty answers" a user notices, and the noise floor of a few hundred eval rows.
+DEFAULT_MARGIN = 0.05
+# Skip reasons that mean the lever cannot apply to this task (not an experiment left undone).
+NOT_APPLICABLE_REASONS = ("no corpus",)
+# z_{0.975}: turns a 95% interval's half-width back into a standard error.
+_Z95 = 1.959964
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,9 @@ class LeverSummary:
     input_tokens_per_call: float | None = None
     risks: list[str] = field(default_factory=list)
     reason: str | None = None  # why it was skipped
+    risks_measured: bool = False  # risks are this lever's own; global warnings are not added to them
+    undertrained: bool = False  # training stopped early: the score is a lower bound
+    undertrained_note: str | None = None  # what training it to plan would take
 
 
 @dataclass(frozen=True)
@@ -96,11 +107,29 @@ class _Verdicts:
 
 
 def _costs_of(levers: Sequence[LeverSummary], costs: Mapping[str, LeverCost] | None) -> dict[str, LeverCost]:
-    """The costs given, else what the summaries carry (with no monthly volume)."""
+    """The costs given, else what the summaries carry (with no monthly volume; an unpriced one-off stays None)."""
     if costs is not None:
         return dict(costs)
-    return {lev.name: LeverCost(lev.cost_per_1k_calls, lev.one_off_cost or 0.0, None)
+    return {lev.name: LeverCost(lev.cost_per_1k_calls, lev.one_off_cost, None)
             for lev in levers if lev.cost_per_1k_calls is not None}
+
+
+def _with_risk_warnings(levers: Sequence[LeverSummary], codes: set[str]) -> list[LeverSummary]:
+    """Old runs carry overfitting/forgetting as global warnings: mark both fine-tuning levers with them,
+    unless the lever's risks were measured per lever (then they are its own and complete)."""
+    found = [c for c in FINETUNE_RISK_CODES if c in codes]
+    return [replace(lev, risks=list(lev.risks) + [c for c in found if c not in lev.risks])
+            if lev.name in FINETUNE_LEVERS and found and not lev.risks_measured else lev for lev in levers]
+
+
+def _not_applicable(lev: LeverSummary) -> bool:
+    return (lev.reason or "").startswith(NOT_APPLICABLE_REASONS)
+
+
+def _non_inferior(table: _Verdicts, lev: LeverSummary, best: LeverSummary, margin: float) -> bool:
+    """The 95% interval of (lev - best) lies above -margin: lev is shown to be at most `margin` worse."""
+    v = table.get(lev.name, best.name)
+    return v is not None and v.ci_low > -margin
 
 
 def _order_candidates(candidates: list[LeverSummary], names: list[str]) -> tuple[list[LeverSummary], list[str]]:
@@ -159,134 +188,243 @@ def _criterion_sentences(x: LeverSummary, y: LeverSummary) -> list[str]:
     return [text + "."]
 
 
+@dataclass
+class _Choice:
+    """The state the reason writers need: who competed, who won, and why the others did not."""
+
+    ok: list[LeverSummary]
+    best: LeverSummary
+    candidates: list[LeverSummary]
+    undecided: list[LeverSummary]  # not worse than any lever, but not shown within the margin of the best
+    ordered: list[LeverSummary]
+    pushed: list[str]
+    money: dict[str, LeverCost]
+    cheaper: LeverSummary | None
+    chosen: LeverSummary
+    names: list[str]
+    margin: float
+    horizon: float
+
+
+def _choose(ok: list[LeverSummary], table: _Verdicts, money: dict[str, LeverCost], names: list[str],
+            margin: float, horizon: float, min_saving: float) -> _Choice:
+    """Rules 3-6: the best sets the bar; candidates are within the margin of it and beaten by none."""
+    best = max(ok, key=lambda lev: (lev.mean, -_rank(lev.name, names)))
+    unbeaten = [lev for lev in ok if all(table.verdict(lev.name, o.name) != "worse" for o in ok)]
+    candidates = [lev for lev in ok if lev is best or (lev in unbeaten and _non_inferior(table, lev, best, margin))]
+    undecided = [lev for lev in unbeaten if lev not in candidates]
+    ordered, pushed = _order_candidates(candidates, names)
+    cheaper = _cheaper_later(ordered, money, horizon, min_saving)
+    return _Choice(ok, best, candidates, undecided, ordered, pushed, money, cheaper, cheaper or ordered[0],
+                   names, margin, horizon)
+
+
 def recommend(levers: Sequence[LeverSummary], verdicts: Sequence[PairVerdict | Mapping],
               costs: Mapping[str, LeverCost] | None = None, warnings: Sequence[str | Mapping] = (),
               mdd: float | None = None, *, n_eval: int | None = None, retrieval_recall: float | None = None,
-              horizon_months: float = DEFAULT_HORIZON_MONTHS, min_saving: float = 0.0) -> Recommendation:
-    """Pick a lever: the simplest (or, at volume, cheapest) one not significantly worse than any other.
+              horizon_months: float = DEFAULT_HORIZON_MONTHS, min_saving: float = 0.0,
+              margin: float = DEFAULT_MARGIN) -> Recommendation:
+    """Pick a lever: the simplest (or, at volume, cheapest) one shown within `margin` of the best and
+    not significantly worse than any other.
 
     `verdicts` may be PairVerdicts or their dicts, either way round. `warnings` are codes or
     {"code", "message"} dicts. `mdd` is the min detectable difference of the eval set (from the
-    two best levers); `n_eval` its size, used to size a larger eval set.
+    two best levers; a verdict's own `mdd` takes precedence); `n_eval` its size, used to size a larger eval set.
     """
     names = [lev.name for lev in levers]
     table = _Verdicts(verdicts)
     codes = _warning_codes(warnings)
-    risk_codes = [c for c in FINETUNE_RISK_CODES if c in codes]
-    levers = [LeverSummary(**{**asdict(lev), "risks": list(lev.risks) + [c for c in risk_codes if c not in lev.risks]})
-              if lev.name in FINETUNE_LEVERS and risk_codes else lev for lev in levers]
+    levers = _with_risk_warnings(levers, codes)
     skipped = [lev for lev in levers if lev.status != "ok"]
     ok = [lev for lev in levers if lev.status == "ok"]
-    reasons: list[str] = []
-    change: list[str] = [f"running {lev.name} (skipped: {lev.reason or 'no reason given'}) could change this."
-                         for lev in skipped]
+    change = [f"running {lev.name} (skipped: {lev.reason or 'no reason given'}) could change this."
+              for lev in skipped if not _not_applicable(lev)]
     skipped_lines = [f"{lev.name} was not run: {lev.reason or 'no reason given'}." for lev in skipped]
-
     if not ok:
         return Recommendation(None, "none", ["No lever ran successfully, so there is nothing to recommend."]
                               + skipped_lines, change)
 
-    # Rule 3: the best by mean is the reference; candidates are not significantly worse than it
-    # nor than any other lever (so a simpler lever never wins over one that beats it).
-    best = max(ok, key=lambda lev: (lev.mean, -_rank(lev.name, names)))
-    candidates = [lev for lev in ok if lev is best or all(table.verdict(lev.name, o.name) != "worse" for o in ok)]
-    # Rules 4-6: simplicity order, risk moves a lever down, cost can promote a later lever.
-    ordered, pushed = _order_candidates(candidates, names)
-    money = _costs_of(levers, costs)
-    cheaper = _cheaper_later(ordered, money, horizon_months, min_saving)
-    chosen = cheaper or ordered[0]
-    others = sorted((lev for lev in ok if lev is not chosen), key=lambda lev: -lev.mean)
+    c = _choose(ok, table, _costs_of(levers, costs), names, margin, horizon_months, min_saving)
+    others = sorted((lev for lev in ok if lev is not c.chosen), key=lambda lev: -lev.mean)
+    confidence, reasons = _confidence(c, others, table, codes, mdd)
+    reasons += _pair_reasons(c, others, table)
+    for lev in ok:
+        if lev.risks:
+            moved = " and was moved down one place among equally good levers" if lev.name in c.pushed else ""
+            reasons.append(f"{lev.name} carries risk: {', '.join(lev.risks)}{moved}.")
+    if c.cheaper is not None:
+        top, mine = c.money[c.ordered[0].name], c.money[c.chosen.name]
+        reasons.append(f"{c.chosen.name} scores as well as the simpler {c.ordered[0].name} and is cheaper at the "
+                       f"stated volume: {_money(mine.total(horizon_months))} vs {_money(top.total(horizon_months))} "
+                       f"over {horizon_months:g} months, one-off costs included.")
+    confidence, more_reasons, more_change = _undertrained(c, others, table, confidence)
+    reasons += more_reasons + skipped_lines
 
-    # Rule 7: confidence.
+    # Rule 9: what would change this.
+    for o in others:
+        if table.verdict(c.chosen.name, o.name) == "indistinguishable" and o not in c.undecided:
+            change.append(_larger_eval_line(c.chosen, o, table.get(c.chosen.name, o.name), mdd, n_eval))
+    change += [_non_inferiority_line(o, c, table, n_eval) for o in _undecided_simpler(c)]
+    change += more_change
+    change += _break_even_lines(c.chosen, c.candidates, c.ordered[0], c.money, horizon_months, min_saving)
+    if (retrieval_recall is not None and retrieval_recall < LOW_RECALL and c.chosen.name not in RETRIEVAL_LEVERS
+            and any(lev.name in RETRIEVAL_LEVERS for lev in ok)):
+        change.append(f"if retrieval's recall improved (it found the needed passage for only {retrieval_recall:.0%} "
+                      "of examples; try chunking, the embedder or top-k), retrieval could catch up.")
+    return Recommendation(c.chosen.name, confidence, reasons, change)
+
+
+def _undecided_simpler(c: _Choice) -> list[LeverSummary]:
+    """Levers that would have been preferred to the chosen one had the data shown them within the margin."""
+    return [lev for lev in c.undecided if _rank(lev.name, c.names) < _rank(c.chosen.name, c.names)]
+
+
+def _confidence(c: _Choice, others: list[LeverSummary], table: _Verdicts, codes: set[str],
+                mdd: float | None) -> tuple[Confidence, list[str]]:
+    """Rule 7: how sure, with the sentence that says why."""
+    chosen = c.chosen
     beaten = [o for o in others if table.verdict(chosen.name, o.name) == "better"]
+    unsure = _undecided_simpler(c)
+    reasons: list[str] = []
     if not others:
         confidence: Confidence = "likely"
         reasons.append(f"Only {chosen.name} ran, so it could not be compared with another lever.")
     elif len(beaten) == len(others):
         confidence = "clear"
         reasons.append(f"{chosen.name} is significantly better than every other lever.")
+    elif unsure:
+        confidence = "toss-up"
+        reasons.append(f"The data cannot say whether {_names(unsure)} would do as well as {chosen.name}: "
+                       f"{'it is' if len(unsure) == 1 else 'they are'} not significantly worse, but not shown to be "
+                       f"within {c.margin:.2f} (decision.margin) either, so {chosen.name}, the highest scoring, is "
+                       "kept; this is a toss-up.")
     elif beaten:
         confidence = "likely"
-        lead = (f"{chosen.name} has the highest score" if chosen is best
-                else f"{chosen.name} is as good as the best lever ({best.name}) within the noise")
-        reasons.append(f"{lead}; it is significantly better than {', '.join(o.name for o in beaten)} "
-                       "but not than every lever.")
+        lead = (f"{chosen.name} has the highest score" if chosen is c.best
+                else f"{chosen.name} is within {c.margin:.2f} (decision.margin) of the best lever ({c.best.name})")
+        reasons.append(f"{lead}; it is significantly better than {_names(beaten)} but not than every lever.")
     else:
         confidence = "toss-up"
         reasons.append(f"No lever is significantly better than {chosen.name}, and it is not significantly "
                        "better than any; the choice rests on simplicity and cost.")
     if confidence in ("clear", "likely") and beaten and SMALL_EVAL_CODE in codes and mdd is not None:
-        margin = min(table.get(chosen.name, o.name).diff for o in beaten)
-        if margin < mdd:
+        lead_by = min(table.get(chosen.name, o.name).diff for o in beaten)
+        if lead_by < mdd:
             confidence = "toss-up"
-            reasons.append(f"The eval set is small and the margin ({margin:+.2f}) is below the minimum "
+            reasons.append(f"The eval set is small and the margin ({lead_by:+.2f}) is below the minimum "
                            f"detectable difference ({mdd:.2f}), so this is a toss-up.")
+    if chosen is not c.best:
+        v = table.get(chosen.name, c.best.name)
+        reasons.append(f"{chosen.name} is shown to be within {c.margin:.2f} (decision.margin) of the best lever, "
+                       f"{c.best.name}: {_diff(v)}, the interval lies above -{c.margin:.2f}.")
+    return confidence, reasons
 
-    # Rule 8: reasons with numbers, pair by pair.
+
+def _names(levers: Sequence[LeverSummary]) -> str:
+    return ", ".join(lev.name for lev in levers)
+
+
+def _p_text(v: PairVerdict) -> str:
+    if v.p_value is None:
+        return ""
+    label = {"mcnemar+paired_bootstrap": "McNemar p", "sign_flip+paired_bootstrap": "sign-flip p",
+             "seed_t": "t-test p"}.get(v.test, "p")
+    holm = f", Holm-adjusted p={v.p_holm:.3g}" if v.p_holm is not None else ""
+    return f", {label}={v.p_value:.3g}{holm}"
+
+
+def _pair_reasons(c: _Choice, others: list[LeverSummary], table: _Verdicts) -> list[str]:
+    """Rule 8: one sentence per other lever, with numbers, plus criterion sentences."""
+    chosen = c.chosen
+    reasons: list[str] = []
     for o in others:
         v = table.get(chosen.name, o.name)
         if v is None:
             reasons.append(f"{chosen.name} and {o.name} were not compared directly; treated as indistinguishable.")
         elif v.verdict == "indistinguishable":
-            why = _why(chosen, o, ordered, pushed, money, cheaper, names, horizon_months)
-            reasons.append(f"{chosen.name} and {o.name} are indistinguishable ({_diff(v)}); "
-                           f"{chosen.name} is chosen because {why}.")
+            reasons.append(f"{chosen.name} and {o.name} are indistinguishable ({_diff(v)}); {_why(c, o, table)}.")
         else:
-            p = f", McNemar p={v.p_value:.3g}" if v.p_value is not None else ""
             reasons.append(f"{chosen.name} scored {_score(chosen)} vs {o.name} {_score(o)}: {_diff(v)}, "
-                           f"significant{p}.")
+                           f"significant{_p_text(v)}.")
         reasons += _criterion_sentences(chosen, o) + _criterion_sentences(o, chosen)
-    for lev in ok:
-        if lev.risks:
-            moved = " and was moved down one place among equally good levers" if lev.name in pushed else ""
-            reasons.append(f"{lev.name} carries risk: {', '.join(lev.risks)}{moved}.")
-    if cheaper is not None:
-        top, mine = money[ordered[0].name], money[chosen.name]
-        reasons.append(f"{chosen.name} scores as well as the simpler {ordered[0].name} and is cheaper at the "
-                       f"stated volume: {_money(mine.total(horizon_months))} vs {_money(top.total(horizon_months))} "
-                       f"over {horizon_months:g} months, one-off costs included.")
-    reasons += skipped_lines
-
-    # Rule 9: what would change this.
-    for o in others:
-        if table.verdict(chosen.name, o.name) == "indistinguishable":
-            change.append(_larger_eval_line(chosen, o, table.get(chosen.name, o.name), mdd, n_eval))
-    change += _break_even_lines(chosen, candidates, ordered[0], money, horizon_months, min_saving)
-    if (retrieval_recall is not None and retrieval_recall < LOW_RECALL and chosen.name not in RETRIEVAL_LEVERS
-            and any(lev.name in RETRIEVAL_LEVERS for lev in ok)):
-        change.append(f"if retrieval's recall improved (it found the needed passage for only {retrieval_recall:.0%} "
-                      "of examples; try chunking, the embedder or top-k), retrieval could catch up.")
-    return Recommendation(chosen.name, confidence, reasons, change)
+    return reasons
 
 
-def _why(chosen: LeverSummary, other: LeverSummary, ordered: list[LeverSummary], pushed: list[str],
-         money: dict[str, LeverCost], cheaper: LeverSummary | None, names: list[str], horizon: float) -> str:
-    """Why the chosen lever wins a tie with `other`."""
-    mine, theirs = money.get(chosen.name), money.get(other.name)
-    if cheaper is chosen:
-        if mine and theirs and theirs.total(horizon) is not None and mine.total(horizon) < theirs.total(horizon):
-            return "it is cheaper in total at the stated volume"
-        return f"it is cheaper in total than {ordered[0].name}, the simplest equally good lever"
-    if other.name in pushed:
-        return f"{other.name} carries risk ({', '.join(other.risks)})"
-    if other not in ordered:
-        return f"{other.name} is significantly worse than another lever"
-    if mine and theirs and mine.per_call <= theirs.per_call and mine.one_off_cost <= theirs.one_off_cost:
-        return "it is cheaper and simpler"
-    return "it is simpler" if _rank(chosen.name, names) < _rank(other.name, names) else "it comes first in the order"
+def _undertrained(c: _Choice, others: list[LeverSummary], table: _Verdicts,
+                  confidence: Confidence) -> tuple[Confidence, list[str], list[str]]:
+    """An undertrained lever's score is a lower bound: within reach of the winner, it caps confidence at likely."""
+    def within_reach(o: LeverSummary) -> bool:
+        overlap = o.ci_high is not None and c.chosen.ci_low is not None and o.ci_high >= c.chosen.ci_low
+        return table.verdict(o.name, c.chosen.name) != "worse" or overlap
+
+    reach = [o for o in others if o.undertrained and within_reach(o)]
+    reasons = [f"{o.name} stopped before its planned training, so its score {_score(o)} is a lower bound, and it "
+               f"is within reach of {c.chosen.name}." for o in reach]
+    change = [o.undertrained_note or f"training {o.name} to its planned steps could change this." for o in reach]
+    if reach and confidence == "clear":
+        confidence = "likely"
+        reasons.append("Confidence is capped at likely while an undertrained lever is within reach.")
+    return confidence, reasons, change
+
+
+def _why(c: _Choice, other: LeverSummary, table: _Verdicts) -> str:
+    """Why the chosen lever wins a tie with `other`, as a clause after '; '."""
+    chosen, mine, theirs = c.chosen, c.money.get(c.chosen.name), c.money.get(other.name)
+    if c.cheaper is chosen:
+        if mine and theirs and theirs.total(c.horizon) is not None and mine.total(c.horizon) < theirs.total(c.horizon):
+            return f"{chosen.name} is chosen because it is cheaper in total at the stated volume"
+        return (f"{chosen.name} is chosen because it is cheaper in total than {c.ordered[0].name}, "
+                "the simplest equally good lever")
+    if other.name in c.pushed:
+        return f"{chosen.name} is chosen because {other.name} carries risk ({', '.join(other.risks)})"
+    if other not in c.candidates:
+        winners = [o for o in c.ok if table.verdict(o.name, other.name) == "better"]
+        if winners:
+            return (f"{other.name} is out of the running because {_names(winners)} "
+                    f"{'is' if len(winners) == 1 else 'are'} significantly better than it")
+        if other in c.undecided and _rank(other.name, c.names) < _rank(chosen.name, c.names):
+            return (f"{other.name} is simpler, but not shown to be within {c.margin:.2f} (decision.margin) of "
+                    f"{c.best.name}, so {chosen.name} is kept")
+        return f"{chosen.name} is chosen because it scores higher and {other.name} is not shown to be as good"
+    if (mine and theirs and mine.per_call <= theirs.per_call and mine.one_off_cost is not None
+            and theirs.one_off_cost is not None and mine.one_off_cost <= theirs.one_off_cost):
+        return f"{chosen.name} is chosen because it is cheaper and simpler"
+    if _rank(chosen.name, c.names) < _rank(other.name, c.names):
+        return f"{chosen.name} is chosen because it is simpler"
+    return f"{chosen.name} is chosen because it comes first in the order"
+
+
+def _non_inferiority_line(lev: LeverSummary, c: _Choice, table: _Verdicts, n_eval: int | None) -> str:
+    """The power of the margin test: the eval-set size at which `lev` could be shown within the margin."""
+    v = table.get(lev.name, c.best.name)
+    goal = f"show {lev.name} within {c.margin:.2f} of {c.best.name} (decision.margin)"
+    if v is None or not n_eval:
+        return f"a larger eval set could {goal}; {lev.name}, being simpler, would then be recommended."
+    se = (v.ci_high - v.ci_low) / (2 * _Z95)
+    need = examples_for_non_inferiority(n_eval, se, v.diff, c.margin)
+    if need is None:
+        return (f"no eval set size would {goal}: it trails by {-v.diff:.2f}, more than the margin; only a better "
+                f"{lev.name} would change this.")
+    return (f"a larger eval set ({_size(need)} examples, now {n_eval:,}) would {goal} 80% of the time if the true "
+            f"difference is the observed {v.diff:+.2f}; {lev.name}, being simpler, would then be recommended.")
+
+
+def _size(need: int) -> str:
+    return f"more than {MAX_EXAMPLES_SUGGESTED:,}" if need > MAX_EXAMPLES_SUGGESTED else f"~{need:,}"
 
 
 def _larger_eval_line(chosen: LeverSummary, other: LeverSummary, v: PairVerdict | None,
                       mdd: float | None, n_eval: int | None) -> str:
     diff = v.diff if v else chosen.mean - other.mean
+    mdd = v.mdd if v is not None and v.mdd is not None else mdd
     pair = f"{chosen.name} and {other.name}"
     if mdd is None:
         return f"a larger eval set is needed to separate {pair} (difference {diff:+.2f})."
-    need = examples_needed(n_eval, mdd, diff) if n_eval else None
-    if n_eval and diff == 0:
+    if abs(diff) < NEAR_ZERO:
         return f"{pair} score the same; no eval set size would separate them."
+    need = examples_needed(n_eval, mdd, diff) if n_eval else None
     if need is not None and need > n_eval:
-        return (f"a larger eval set (~{need:,} examples, now {n_eval:,}) is needed to separate {pair}: "
+        return (f"a larger eval set ({_size(need)} examples, now {n_eval:,}) is needed to separate {pair}: "
                 f"the difference {diff:+.2f} is below the {mdd:.2f} this set can detect.")
     return f"a larger eval set is needed to separate {pair} (difference {diff:+.2f}; this set detects about {mdd:.2f})."
 
@@ -298,13 +436,13 @@ def _break_even_lines(chosen: LeverSummary, candidates: list[LeverSummary], simp
     A later lever displaces the simplest only by saving at least `min_saving` over the horizon (as in
     `_cheaper_later`), so that margin is added to its one-off cost; the simplest lever needs no margin."""
     mine = money.get(chosen.name)
-    if mine is None:
+    if mine is None or mine.one_off_cost is None:
         return []
     saving = f"at least {_money(min_saving)} over {horizon:g} months"
     lines = []
     for o in candidates:
         theirs = money.get(o.name)
-        if o is chosen or theirs is None:
+        if o is chosen or theirs is None or theirs.one_off_cost is None:
             continue
         margin = 0.0 if o is simplest else min_saving
         calls = break_even_calls(theirs.one_off_cost + margin, theirs.per_call, mine.one_off_cost, mine.per_call)

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import tempfile
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,9 +30,15 @@ LONG_TEXT = 280  # longer texts fold into <details>
 _LEVER_KEYS = {"score": dict, "criteria": dict, "criteria_ci": dict, "cost": dict, "chosen": dict,
                "dev": list, "details": dict, "artifacts": dict}
 _TOP_KEYS = {"task": dict, "model": dict, "rubric": dict, "levers": list, "comparisons": list,
-             "baselines": dict, "warnings": list, "recommendation": dict, "environment": dict,
+             "baselines": dict, "warnings": list, "checks": list, "recommendation": dict, "environment": dict,
              "timings": dict}
 PROMPT_KEYS = ("instruction", "prompt", "system_prompt", "template")
+# How the "Checked:" list names each check (results.json "checks"); other names show with spaces for underscores.
+CHECK_LABELS = {"leakage_train_eval": "train → eval leakage", "leakage_corpus_eval": "corpus → eval leakage",
+                "duplicates": "duplicates", "near_duplicates": "near duplicates", "label_imbalance": "label balance",
+                "eval_size": "eval size", "overfitting": "overfitting", "forgetting": "forgetting",
+                "dev_eval_gap": "dev vs eval", "majority_baseline": "majority baseline"}
+CHECK_MARKS = {"passed": "✓", "warning": "⚠", "skipped": "–"}
 
 
 def render_report(results: dict, predictions: dict[str, list[dict]], out_dir: Path) -> tuple[Path, Path]:
@@ -66,6 +73,8 @@ def build_context(results: dict, predictions: dict[str, list[dict]]) -> dict:
                    "loss": {name: _svg(svg) for name, svg in svgs["loss"].items()}},
         "evidence": select_evidence(predictions or {}, [str(lv.get("name")) for lv in ok], _criterion_names(r)),
         "evidence_total": _count_examples(predictions or {}, [str(lv.get("name")) for lv in ok]),
+        "checks": [_check_row(c) for c in r["checks"]],
+        "check_counts": _check_counts(r["checks"]),
         "deploy": _deploy(winner, r["model"]) if winner else None,
         "css": Markup((data_dir("templates") / "report.css").read_text(encoding="utf-8")),
         "version": __version__,
@@ -132,6 +141,24 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+def _check_row(check: dict) -> dict:
+    """One "Checked:" line: status mark, readable name (with its lever, for per-lever checks), detail."""
+    status = str(check.get("status") or "skipped")
+    name = str(check.get("name") or "check")
+    label = CHECK_LABELS.get(name, name.replace("_", " "))
+    detail, lever = _text(check.get("detail")), check.get("lever")
+    if lever:  # the label names the lever, so the detail need not start with it too
+        label, detail = f"{label} ({lever})", detail.removeprefix(f"{lever}: ")
+    return {"status": status, "mark": CHECK_MARKS.get(status, "?"), "label": label, "detail": detail}
+
+
+def _check_counts(checks: list[dict]) -> str:
+    """`8 passed, 1 warning, 1 skipped`: the statuses present, in that order."""
+    counts = Counter(str(c.get("status") or "skipped") for c in checks)
+    order = [*CHECK_MARKS, *sorted(s for s in counts if s not in CHECK_MARKS)]
+    return ", ".join(f"{counts[s]} {s}{'s' if s == 'warning' and counts[s] != 1 else ''}" for s in order if counts[s])
+
+
 def _with_defaults(results: dict) -> dict:
     """A shallow copy where optional containers exist, so templates need no None checks on them."""
     r = dict(results or {})
@@ -155,6 +182,7 @@ def _with_defaults(results: dict) -> dict:
     r["levers"] = levers
     r["comparisons"] = [c for c in r["comparisons"] if isinstance(c, dict)]
     r["warnings"] = [w for w in r["warnings"] if isinstance(w, dict)]
+    r["checks"] = [c for c in r["checks"] if isinstance(c, dict)]  # runs before checks were recorded have none
     if not isinstance(r["rubric"].get("criteria"), list):
         r["rubric"] = dict(r["rubric"], criteria=[])
     return r

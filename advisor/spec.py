@@ -172,6 +172,14 @@ class CostOptions(_Strict):
                                                                "saves at least this much over 12 months")
 
 
+class DecisionOptions(_Strict):
+    """How the recommendation weighs a simpler lever against the best one (docs/DECISION_RULES.md)."""
+
+    margin: float = Field(0.05, gt=0, lt=1, description="the smallest score difference that matters to you: a "
+                                                         "simpler or cheaper lever is preferred over the best one "
+                                                         "only when shown to be at most this much worse")
+
+
 class Task(_Strict):
     name: str = Field(min_length=1, max_length=100, description="a short name; it names the run folder")
     instruction: str = Field(min_length=1, description="what the model should do, in a sentence or two")
@@ -182,6 +190,7 @@ class Task(_Strict):
     levers: LeverOptions = Field(default_factory=LeverOptions)
     generation: GenerationOptions = Field(default_factory=GenerationOptions)
     costs: CostOptions = Field(default_factory=CostOptions)
+    decision: DecisionOptions = Field(default_factory=DecisionOptions)
     seed: int = 0
 
     # set by load_task, not by the user

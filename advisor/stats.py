@@ -1,25 +1,34 @@
-"""Statistics for comparing levers: bootstrap intervals, paired tests, detectable differences.
+"""Statistics for comparing levers: intervals, paired tests with Holm's correction, detectable differences.
 
 Pure numpy/scipy, no I/O. Scores are per-example values in [0, 1]. A lever trained several
-times (several seeds) passes a 2-D array of shape (n_seeds, n_examples); the bootstrap then
-resamples seeds as well as examples, so training noise widens the interval.
+times (several seeds) passes a 2-D array of shape (n_seeds, n_examples). Resampling 2-5 seed
+runs understates the between-seed variance, so with seeds the interval is a t interval instead:
+the example-level variance of the paired differences plus each lever's between-seed variance of
+its run means, with Welch-Satterthwaite degrees of freedom (k - 1 for the seed part, so two
+seeds give a wide interval, as they should). A single run keeps the seeded paired bootstrap.
 """
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
-from typing import Literal, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Literal, Mapping, Sequence
 
 import numpy as np
-from scipy.stats import binomtest, norm
+from scipy.stats import binomtest, norm, t as student_t
 
 Verdict = Literal["better", "worse", "indistinguishable"]
+Test = Literal["mcnemar+paired_bootstrap", "sign_flip+paired_bootstrap", "seed_t",
+               "paired_bootstrap"]  # the last: results.json written before p-values were given to every pair
 
 # Bootstrap replicates are drawn in blocks so memory stays at ~block * n_examples indices.
 _BLOCK = 256
 # SD used by min_detectable_difference when the observed paired differences have no spread:
-# the largest SD a score in [0, 1] can have (a Bernoulli with p = 0.5).
-FALLBACK_SD = 0.5
+# the largest SD a difference of two scores in [0, 1] can have (-1 or +1 with equal odds).
+FALLBACK_SD = 1.0
+# Differences smaller than this are floating-point noise: treated as exactly zero.
+NEAR_ZERO = 1e-9
+# examples_needed never suggests more than this (it returns MAX_EXAMPLES_SUGGESTED + 1 for "more").
+MAX_EXAMPLES_SUGGESTED = 100_000
 
 
 @dataclass(frozen=True)
@@ -52,15 +61,17 @@ class PairVerdict:
     diff: float
     ci_low: float
     ci_high: float
-    p_value: float | None
-    test: Literal["paired_bootstrap", "mcnemar+paired_bootstrap"]
-    verdict: Verdict
+    p_value: float | None  # raw two-sided p of this pair's test
+    test: Test
+    verdict: Verdict  # from p_holm when set, else from p_value
+    p_holm: float | None = None  # Holm-adjusted over every pair of the comparison
+    mdd: float | None = None  # this pair's minimum detectable difference (seed variance included)
 
     def reversed(self) -> PairVerdict:
         """The same comparison from B's point of view."""
         flip = {"better": "worse", "worse": "better"}.get(self.verdict, self.verdict)
         return PairVerdict(self.b, self.a, -self.diff, -self.ci_high, -self.ci_low,
-                           self.p_value, self.test, flip)  # type: ignore[arg-type]
+                           self.p_value, self.test, flip, self.p_holm, self.mdd)  # type: ignore[arg-type]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -77,24 +88,14 @@ def _as_2d(scores: Sequence[float] | np.ndarray, name: str = "scores") -> np.nda
 
 
 def _resampled_means(arrays: list[np.ndarray], n_boot: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Bootstrap means of each (n_seeds_i, n) array, sharing example indices across arrays.
-
-    Each replicate draws n example indices (shared, so comparisons stay paired) and, per array,
-    n_seeds_i seed indices independently; the replicate mean is over the resampled grid.
-    """
-    n = arrays[0].shape[1]
+    """Bootstrap means of each (n,) array, sharing example indices across arrays so comparisons stay paired."""
+    n = arrays[0].size
     out = [np.empty(n_boot) for _ in arrays]
     for start in range(0, n_boot, _BLOCK):
         size = min(_BLOCK, n_boot - start)
         idx = rng.integers(0, n, size=(size, n))
         for arr, dest in zip(arrays, out):
-            per_seed = arr[:, idx].mean(axis=-1)  # (n_seeds, size)
-            n_seeds = arr.shape[0]
-            if n_seeds == 1:
-                dest[start:start + size] = per_seed[0]
-            else:
-                seeds = rng.integers(0, n_seeds, size=(size, n_seeds))
-                dest[start:start + size] = per_seed[seeds, np.arange(size)[:, None]].mean(axis=1)
+            dest[start:start + size] = arr[idx].mean(axis=-1)
     return out
 
 
@@ -103,92 +104,202 @@ def _percentiles(values: np.ndarray, alpha: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
+@dataclass(frozen=True)
+class SeedT:
+    """Mean difference, its standard error and Welch-Satterthwaite degrees of freedom."""
+
+    diff: float
+    se: float
+    df: float
+
+    def interval(self, alpha: float) -> Interval:
+        half = float(student_t.ppf(1 - alpha / 2, self.df)) * self.se if self.se > 0 else 0.0
+        return Interval(self.diff, self.diff - half, self.diff + half)
+
+    def p_value(self) -> float:
+        if self.se == 0:
+            return 1.0 if abs(self.diff) < NEAR_ZERO else 0.0
+        return float(2 * student_t.sf(abs(self.diff) / self.se, self.df))
+
+
+def seed_t(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray | None = None) -> SeedT:
+    """Mean of a (minus b) with a variance made of independent parts, each with its own degrees of freedom.
+
+    The example part is var(per-example difference, seed-averaged) / n with n - 1 df; each lever with
+    k > 1 runs adds var(its run means) / k with k - 1 df. The run means vary only through training
+    noise (the examples are the same), so this counts seed noise once per lever; it also counts the
+    seed-by-example noise a second time, divided by k * n, which is small and errs on the wide side.
+    """
+    a = _as_2d(a, "a")
+    b = None if b is None else _as_2d(b, "b")
+    arrays = [a] if b is None else [a, b]
+    d = a.mean(axis=0) - (0.0 if b is None else b.mean(axis=0))
+    n = d.size
+    parts = [(float(d.var(ddof=1)) / n, n - 1)] if n > 1 else []
+    parts += [(float(arr.mean(axis=1).var(ddof=1)) / arr.shape[0], arr.shape[0] - 1) for arr in arrays
+              if arr.shape[0] > 1]
+    var = sum(v for v, _ in parts)
+    spread = sum(v * v / df for v, df in parts if v > 0)
+    df = var * var / spread if spread > 0 else float(max(n - 1, 1))
+    return SeedT(float(d.mean()), float(np.sqrt(var)), float(df))
+
+
 def bootstrap_ci(scores: Sequence[float] | np.ndarray, n_boot: int = 2000, alpha: float = 0.05,
                  seed: int = 0) -> Interval:
-    """Percentile bootstrap interval of the mean score, resampling examples (and seeds when 2-D)."""
+    """Interval of the mean score: percentile bootstrap over examples; with seeds, the `seed_t` interval."""
     arr = _as_2d(scores)
-    (means,) = _resampled_means([arr], n_boot, np.random.default_rng(seed))
+    if arr.shape[0] > 1:
+        return seed_t(arr).interval(alpha)
+    (means,) = _resampled_means([arr[0]], n_boot, np.random.default_rng(seed))
     return Interval(float(arr.mean()), *_percentiles(means, alpha))
+
+
+def _paired(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a2, b2 = _as_2d(a, "a"), _as_2d(b, "b")
+    if a2.shape[1] != b2.shape[1]:
+        raise ValueError(f"a and b must score the same examples: {a2.shape[1]} != {b2.shape[1]}")
+    return a2, b2
 
 
 def paired_bootstrap(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
                      n_boot: int = 2000, alpha: float = 0.05, seed: int = 0) -> Interval:
-    """Interval of mean(a) - mean(b) resampling the same examples for both (seeds independently)."""
-    a2, b2 = _as_2d(a, "a"), _as_2d(b, "b")
-    if a2.shape[1] != b2.shape[1]:
-        raise ValueError(f"a and b must score the same examples: {a2.shape[1]} != {b2.shape[1]}")
-    mean_a, mean_b = _resampled_means([a2, b2], n_boot, np.random.default_rng(seed))
-    return Interval(float(a2.mean() - b2.mean()), *_percentiles(mean_a - mean_b, alpha))
+    """Interval of mean(a) - mean(b) on the same examples: paired percentile bootstrap for single runs,
+    the `seed_t` interval when either side has several seeds."""
+    a2, b2 = _paired(a, b)
+    if a2.shape[0] > 1 or b2.shape[0] > 1:
+        return seed_t(a2, b2).interval(alpha)
+    d = a2[0] - b2[0]
+    (means,) = _resampled_means([d], n_boot, np.random.default_rng(seed))
+    return Interval(float(d.mean()), *_percentiles(means, alpha))
 
 
-def _per_example(scores: Sequence[float] | np.ndarray, name: str) -> np.ndarray:
-    """One value per example: the mean over seeds."""
-    return _as_2d(scores, name).mean(axis=0)
+def sign_flip_test(diffs: Sequence[float] | np.ndarray, n_flips: int = 2000, seed: int = 0) -> float:
+    """Two-sided paired permutation p-value: how often randomly flipping the sign of each per-example
+    difference gives a mean at least as far from 0 as the observed one; (count + 1) / (n_flips + 1)."""
+    d = np.asarray(diffs, dtype=float)
+    observed = abs(d.mean())
+    if observed < NEAR_ZERO:
+        return 1.0
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for start in range(0, n_flips, _BLOCK):
+        size = min(_BLOCK, n_flips - start)
+        signs = rng.integers(0, 2, size=(size, d.size)) * 2 - 1
+        hits += int(np.sum(np.abs((signs * d).mean(axis=1)) >= observed - NEAR_ZERO))
+    return (hits + 1) / (n_flips + 1)
 
 
 def mcnemar_exact(a_pass: Sequence[float] | np.ndarray, b_pass: Sequence[float] | np.ndarray) -> McNemar:
-    """Exact McNemar test: two-sided binomial test (p = 0.5) on the discordant pairs.
-
-    With several seeds an example passes when it passes in at least half of the seeds.
-    """
-    a_ok = _per_example(a_pass, "a_pass") >= 0.5
-    b_ok = _per_example(b_pass, "b_pass") >= 0.5
-    if a_ok.shape != b_ok.shape:
-        raise ValueError(f"a_pass and b_pass must cover the same examples: {a_ok.size} != {b_ok.size}")
+    """Exact McNemar test: two-sided binomial test (p = 0.5) on the discordant pairs of single runs."""
+    a2, b2 = _as_2d(a_pass, "a_pass"), _as_2d(b_pass, "b_pass")
+    if a2.shape[0] > 1 or b2.shape[0] > 1:
+        raise ValueError("McNemar needs one run per lever; with several seeds use seed_t")
+    if a2.shape != b2.shape:
+        raise ValueError(f"a_pass and b_pass must cover the same examples: {a2.shape[1]} != {b2.shape[1]}")
+    a_ok, b_ok = a2[0] >= 0.5, b2[0] >= 0.5
     b = int(np.sum(a_ok & ~b_ok))
     c = int(np.sum(~a_ok & b_ok))
     p = 1.0 if b + c == 0 else float(binomtest(b, b + c, 0.5, alternative="two-sided").pvalue)
     return McNemar(b, c, p)
 
 
+def _verdict(diff: float, ci_low: float, ci_high: float, p: float, alpha: float) -> Verdict:
+    """Significant when p < alpha AND the interval excludes 0 on the side of the observed difference."""
+    if p < alpha and diff > 0 and ci_low > 0:
+        return "better"
+    if p < alpha and diff < 0 and ci_high < 0:
+        return "worse"
+    return "indistinguishable"
+
+
 def compare_levers(a_name: str, a_scores: Sequence[float] | np.ndarray, b_name: str,
                    b_scores: Sequence[float] | np.ndarray, pass_fail: bool, n_boot: int = 2000,
                    alpha: float = 0.05, seed: int = 0) -> PairVerdict:
-    """Compare two levers on the same examples and give A's verdict.
+    """Compare two levers on the same examples and give A's verdict for this pair alone (no correction).
 
-    "better" when the paired-bootstrap interval lies above 0 (and, for pass/fail scores, the
-    exact McNemar test agrees at level alpha); "worse" symmetrically; else "indistinguishable".
+    Single runs: paired bootstrap interval plus exact McNemar (pass/fail) or a sign-flip test
+    (other scores); both must agree. Several seeds on either side: the `seed_t` interval and p-value.
     """
-    ci = paired_bootstrap(a_scores, b_scores, n_boot=n_boot, alpha=alpha, seed=seed)
-    p_value: float | None = None
-    significant = True
-    if pass_fail:
-        p_value = mcnemar_exact(a_scores, b_scores).p_value
-        significant = p_value < alpha
-    verdict: Verdict = "indistinguishable"
-    if significant and ci.ci_low > 0:
-        verdict = "better"
-    elif significant and ci.ci_high < 0:
-        verdict = "worse"
-    test = "mcnemar+paired_bootstrap" if pass_fail else "paired_bootstrap"
-    return PairVerdict(a_name, b_name, ci.mean, ci.ci_low, ci.ci_high, p_value, test, verdict)
+    a2, b2 = _paired(a_scores, b_scores)
+    if a2.shape[0] > 1 or b2.shape[0] > 1:
+        st = seed_t(a2, b2)
+        ci, p, test = st.interval(alpha), st.p_value(), "seed_t"
+    else:
+        ci = paired_bootstrap(a2, b2, n_boot=n_boot, alpha=alpha, seed=seed)
+        if pass_fail:
+            p, test = mcnemar_exact(a2, b2).p_value, "mcnemar+paired_bootstrap"
+        else:
+            p, test = sign_flip_test(a2[0] - b2[0], n_flips=n_boot, seed=seed), "sign_flip+paired_bootstrap"
+    mdd = min_detectable_difference(a2, b2, alpha=alpha)
+    return PairVerdict(a_name, b_name, ci.mean, ci.ci_low, ci.ci_high, p, test,  # type: ignore[arg-type]
+                       _verdict(ci.mean, ci.ci_low, ci.ci_high, p, alpha), None, mdd)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values: the i-th smallest of m is multiplied by m - i + 1 (i from 1),
+    made monotone and capped at 1. Rejecting adjusted p < alpha keeps the family-wise error at alpha."""
+    m = len(p_values)
+    adjusted = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(sorted(range(m), key=lambda i: p_values[i])):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def compare_all_pairs(scores: Mapping[str, Sequence[float] | np.ndarray], pass_fail: bool, n_boot: int = 2000,
+                      alpha: float = 0.05, seed: int = 0) -> list[PairVerdict]:
+    """Every pair (in the given order, a before b), with Holm-adjusted p-values deciding the verdicts."""
+    names = list(scores)
+    pairs = [compare_levers(a, scores[a], b, scores[b], pass_fail, n_boot=n_boot, alpha=alpha, seed=seed)
+             for i, a in enumerate(names) for b in names[i + 1:]]
+    adjusted = holm([v.p_value for v in pairs])  # type: ignore[misc]
+    return [replace(v, p_holm=p, verdict=_verdict(v.diff, v.ci_low, v.ci_high, p, alpha))
+            for v, p in zip(pairs, adjusted)]
 
 
 def min_detectable_difference(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
                               alpha: float = 0.05, power: float = 0.8) -> float:
-    """Smallest true mean paired difference this eval set detects with the given power.
+    """Smallest true mean paired difference this eval set detects with the given power (one pair, no correction).
 
-    Normal approximation (z_{1-alpha/2} + z_power) * sd / sqrt(n), sd being the SD of the
-    per-example differences (seed-averaged). When those differences have no spread (identical
-    or constant scores) the observed SD says nothing, so FALLBACK_SD = 0.5, the largest SD of a
-    score in [0, 1], is used instead: a conservative (larger) answer.
+    (q_{1-alpha/2} + q_power) * se, se being the `seed_t` standard error (example-level paired
+    variance plus each lever's between-seed variance). q is the normal quantile for single runs, the
+    t quantile with the Welch-Satterthwaite df with seeds. When the differences have no spread, the
+    observed SD says nothing, so FALLBACK_SD = 1.0 (the largest SD of a difference of two [0, 1]
+    scores) stands in: a cautious (larger) answer.
     """
-    diffs = _per_example(a, "a") - _per_example(b, "b")
-    n = diffs.size
-    sd = float(diffs.std(ddof=1)) if n > 1 else 0.0
-    if sd == 0.0:
-        sd = FALLBACK_SD
-    return float((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * sd / np.sqrt(n))
+    a2, b2 = _paired(a, b)
+    st = seed_t(a2, b2)
+    se = st.se if st.se > NEAR_ZERO else FALLBACK_SD / np.sqrt(a2.shape[1])
+    if a2.shape[0] == 1 and b2.shape[0] == 1:
+        return float((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * se)
+    return float((student_t.ppf(1 - alpha / 2, st.df) + student_t.ppf(power, st.df)) * se)
 
 
 def examples_needed(n: int, mdd: float, diff: float) -> int | None:
     """Eval-set size at which `diff` becomes detectable, scaling n by (mdd / |diff|)^2.
 
-    None when diff is 0 (no size would separate two levers that score the same).
+    None when diff is (near) 0: no size separates two levers that score the same. Capped at
+    MAX_EXAMPLES_SUGGESTED + 1, which callers state as "more than MAX_EXAMPLES_SUGGESTED".
     """
-    if diff == 0:
+    if abs(diff) < NEAR_ZERO:
         return None
-    return int(np.ceil(n * (mdd / abs(diff)) ** 2))
+    return int(min(np.ceil(n * (mdd / abs(diff)) ** 2), MAX_EXAMPLES_SUGGESTED + 1))
+
+
+def examples_for_non_inferiority(n: int, se: float, diff: float, margin: float, alpha: float = 0.05,
+                                 power: float = 0.8) -> int | None:
+    """Eval-set size at which the (1 - alpha) interval of `diff` (simpler - best) would lie above -margin
+    with the given power, if `diff` is the true difference and `se` the standard error at size n.
+
+    None when diff <= -margin: no eval set shows a lever within the margin when it trails by more.
+    Capped like examples_needed.
+    """
+    room = diff + margin
+    if room <= NEAR_ZERO:
+        return None
+    need = n * ((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * max(se, 0.0) / room) ** 2
+    return int(min(max(np.ceil(need), 1), MAX_EXAMPLES_SUGGESTED + 1))
 
 
 def majority_baseline(references: Sequence[str]) -> tuple[str, float]:

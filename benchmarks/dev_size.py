@@ -1,12 +1,13 @@
 """How many dev rows does choosing a prompt variant need? Score once, resample dev subsets, count stable choices.
 
-    python benchmarks/dev_size.py [examples/handbook-qa/task.yaml ...] [--pool 150] [--draws 400]
+    python benchmarks/dev_size.py [examples/handbook-qa/task.yaml ...] [--pool 96] [--draws 400] [--with-eval]
 
 For each task: train is shuffled with the task seed and cut into a held-out POOL (dev-like rows) and the rest (the
 shots' source, as train minus dev is in a real run). Every prompt variant of the task's prompt lever is generated
-and scored once on the whole pool and on the eval set (cached in runs/dev-size/<task>/, so a rerun only
-re-simulates). Then, for each dev size n, DRAWS random n-row subsets of the pool are drawn and each choice rule
-picks a variant on the subset:
+and scored once on the whole pool, and with --with-eval on the eval set too (cached in runs/dev-size/<task>/, so a
+rerun only re-simulates). Then, for each dev size n, DRAWS dev sets of n rows are drawn from the pool with
+replacement (the bootstrap: the pool stands for the population of dev-like rows, so n may exceed the pool) and
+each choice rule picks a variant on them:
 
 - best: the best subset mean (what compare.choose_variant does when no cost saving is material);
 - halving s: successive halving as compare.choose_variant runs it: every variant on the subset's first s rows,
@@ -14,8 +15,9 @@ picks a variant on the subset:
 - cheapest-indistinguishable: the rule this replaced (the best, unless the cheapest of the better half is
   indistinguishable from it by the paired bootstrap, then the cheapest).
 
-Reported per n and rule: how often the choice equals the choice on the whole pool, the mean eval score of the
-chosen variant and its regret (best eval score of any variant minus the chosen one's). stdout is Markdown.
+Reported per n and rule: how often the choice equals the choice on the whole pool (the bootstrap world's truth),
+the regret (the pool's best mean minus the chosen variant's pool mean: what the choice costs in score), and with
+--with-eval the chosen variant's mean eval score and eval regret. stdout is Markdown.
 """
 from __future__ import annotations
 
@@ -37,8 +39,8 @@ SIZES = (16, 24, 32, 48, 64, 96, 128)
 SCREENS = (16, 32)
 
 
-def score_variants(task_file: Path, pool_size: int) -> dict:
-    """Every prompt variant's per-row scores on the pool and on eval, and its mean input tokens (cached)."""
+def score_variants(task_file: Path, pool_size: int, with_eval: bool) -> dict:
+    """Every prompt variant's per-row scores on the pool (and on eval), and its mean input tokens (cached)."""
     from advisor import compare
     from advisor.levers.base import Bench
     from advisor.levers.prompt import PromptLever
@@ -48,7 +50,7 @@ def score_variants(task_file: Path, pool_size: int) -> dict:
     loaded = compare.load(task_file, ["prompt"])
     task = loaded.task
     out = ROOT / "runs" / "dev-size" / task.name
-    saved = out / f"scores-pool{pool_size}.json"
+    saved = out / f"scores-pool{pool_size}{'-eval' if with_eval else ''}.json"
     if saved.is_file():
         return json.loads(saved.read_text())
     reporter = Reporter()
@@ -73,12 +75,12 @@ def score_variants(task_file: Path, pool_size: int) -> dict:
     t0 = time.perf_counter()
     for v in variants:
         row = {"name": v.name}
-        for split, rows in (("pool", pool), ("eval", loaded.eval)):
+        for split, rows in (("pool", pool), ("eval", loaded.eval))[: 2 if with_eval else 1]:
             gens = compare._generate(bench, v, rows, f"{v.name} on {split}")
             row[split] = [round(float(x), 4) for x in compare._score(bench, bench.rubric, gens, rows)["total"]]
             if split == "pool":
                 row["input_tokens"] = float(np.mean([g.input_tokens for g in gens]))
-        log(f"{task.name}: {v.name}: pool {np.mean(row['pool']):.3f}, eval {np.mean(row['eval']):.3f}, "
+        log(f"{task.name}: {v.name}: pool {np.mean(row['pool']):.3f}, eval {np.mean(row.get('eval', [np.nan])):.3f}, "
             f"{row['input_tokens']:.0f} prompt tokens; {time.perf_counter() - t0:.0f} s so far")
         result["variants"].append(row)
     result["generation_seconds"] = round(time.perf_counter() - t0, 1)
@@ -118,18 +120,17 @@ def choose(rule: str, sub: np.ndarray, tokens: np.ndarray, seed: int) -> int:
 
 def simulate(scored: dict, draws: int, seed: int = 0) -> list[dict]:
     pool = np.array([v["pool"] for v in scored["variants"]])
-    evals = np.array([np.mean(v["eval"]) for v in scored["variants"]])
+    truth = pool.mean(axis=1)
+    evals = np.array([np.mean(v.get("eval", [np.nan])) for v in scored["variants"]])
     tokens = np.array([v["input_tokens"] for v in scored["variants"]])
-    on_pool = _best(pool.mean(axis=1), tokens, range(len(pool)))
+    on_pool = _best(truth, tokens, range(len(pool)))
     rng = np.random.default_rng(seed)
     rules = ["best", *(f"halving {s}" for s in SCREENS), "cheapest-indistinguishable"]
     rows = []
     for n in SIZES:
-        if n > pool.shape[1]:
-            continue
         picks = {rule: [] for rule in rules}
         for d in range(draws):
-            sub = pool[:, rng.choice(pool.shape[1], size=n, replace=False)]
+            sub = pool[:, rng.choice(pool.shape[1], size=n, replace=True)]
             for rule in rules:
                 if rule.startswith("halving") and int(rule.split()[1]) >= n:
                     continue
@@ -137,23 +138,25 @@ def simulate(scored: dict, draws: int, seed: int = 0) -> list[dict]:
         for rule, chosen in picks.items():
             if chosen:
                 chosen = np.array(chosen)
+                regret = truth.max() - truth[chosen]
                 rows.append({"n": n, "rule": rule, "agree": float(np.mean(chosen == on_pool)),
-                             "eval": float(evals[chosen].mean()), "regret": float((evals.max() - evals[chosen]).mean()),
-                             "p90_regret": float(np.percentile(evals.max() - evals[chosen], 90))})
+                             "regret": float(regret.mean()), "p90_regret": float(np.percentile(regret, 90)),
+                             "eval": float(evals[chosen].mean()), "eval_regret": float((evals.max() - evals[chosen]).mean())})
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tasks", nargs="*", type=Path, default=[ROOT / "examples" / "handbook-qa" / "task.yaml"])
-    parser.add_argument("--pool", type=int, default=150, help="held-out train rows every variant is scored on")
+    parser.add_argument("--pool", type=int, default=96, help="held-out train rows every variant is scored on")
+    parser.add_argument("--with-eval", action="store_true", help="also score every variant on the eval set")
     parser.add_argument("--draws", type=int, default=400, help="random dev subsets per size")
     args = parser.parse_args(argv)
     from run import machine
 
     print(f"`{machine()}`\n")
     for task_file in args.tasks:
-        scored = score_variants(task_file, args.pool)
+        scored = score_variants(task_file, args.pool, args.with_eval)
         pool_means = [np.mean(v["pool"]) for v in scored["variants"]]
         on_pool = int(np.argmax(pool_means))
         print(f"### {scored['task']}: {len(scored['variants'])} prompt variants, pool {scored['pool']} rows "
@@ -162,13 +165,14 @@ def main(argv: list[str] | None = None) -> int:
         print("| variant | prompt tokens | pool mean | eval mean |\n|---|---|---|---|")
         for i, v in enumerate(scored["variants"]):
             mark = " (pool's choice)" if i == on_pool else ""
-            print(f"| {v['name']}{mark} | {v['input_tokens']:.0f} | {np.mean(v['pool']):.3f} | {np.mean(v['eval']):.3f} |")
-        print(f"\n{args.draws} random dev subsets per size:\n")
-        print("| dev rows | rule | same choice as the pool | eval of the choice | mean regret | p90 regret |")
-        print("|---|---|---|---|---|---|")
+            ev = np.mean(v.get("eval", [np.nan]))
+            print(f"| {v['name']}{mark} | {v['input_tokens']:.0f} | {np.mean(v['pool']):.3f} | {ev:.3f} |")
+        print(f"\n{args.draws} bootstrap dev sets per size:\n")
+        print("| dev rows | rule | same choice as the pool | mean regret | p90 regret | eval of the choice | eval regret |")
+        print("|---|---|---|---|---|---|---|")
         for r in simulate(scored, args.draws):
-            print(f"| {r['n']} | {r['rule']} | {r['agree']:.0%} | {r['eval']:.3f} | {r['regret']:.3f} | "
-                  f"{r['p90_regret']:.3f} |")
+            print(f"| {r['n']} | {r['rule']} | {r['agree']:.0%} | {r['regret']:.3f} | {r['p90_regret']:.3f} | "
+                  f"{r['eval']:.3f} | {r['eval_regret']:.3f} |")
         print()
     return 0
 

@@ -86,6 +86,21 @@ def make_results(
             {"code": "train_time_limit",
              "message": "finetune: training stopped at the 20 minute limit after 180 steps; the adapter so far was evaluated"},
         ],
+        "checks": [
+            {"name": "duplicates", "status": "passed",
+             "detail": "0 of 480 training examples repeat an earlier example's input and output, and 0 inputs "
+                       "appear with different outputs."},
+            {"name": "leakage_train_eval", "status": "warning",
+             "detail": f"3 of 60 eval inputs match a training input exactly or at cosine >= 0.95 ({XSS_SCRIPT})."},
+            {"name": "leakage_corpus_eval", "status": "passed",
+             "detail": "0 of 60 eval inputs of 6+ words appear verbatim or nearly in a corpus document."},
+            {"name": "overfitting", "status": "passed", "lever": "finetune",
+             "detail": "finetune: dev loss rose after epoch 2 (1.140 -> 1.270); the epoch-2 adapter was kept."},
+            {"name": "forgetting", "status": "skipped", "lever": "finetune",
+             "detail": "finetune: no guard set (data.guard), so forgetting was not measured"},
+            {"name": "majority_baseline", "status": "passed",
+             "detail": "no lever scores below always answering 'billing' (0.31); the lowest, prompt, scores 0.53."},
+        ],
         "recommendation": {
             "lever": "finetune",
             "confidence": "likely",

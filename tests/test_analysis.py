@@ -34,3 +34,20 @@ def test_a_runner_up_close_to_the_best_is_flagged(tmp_path):
     warnings = _warnings(tmp_path, {"prompt": 10, "retrieval": 36, "finetune": 38})
     (w,) = [w for w in warnings if w["code"] == "eval_set_too_small_to_separate"]
     assert "retrieval differs from the best lever (finetune) by less" in w["message"]
+
+
+def test_levers_below_the_majority_baseline_are_flagged(tmp_path):
+    # 4 answers repeat evenly over 40 eval rows: always answering one scores 0.25; prompt (4/40) is below it
+    warnings = _warnings(tmp_path, {"prompt": 4, "retrieval": 11, "finetune": 38})
+    flagged = [w for w in warnings if w["code"] == "below_majority_baseline"]
+    assert len(flagged) == 1 and flagged[0]["message"].startswith("prompt scores 0.10, below always answering ")
+    assert "(0.25)" in flagged[0]["message"]
+
+
+def test_below_majority_check_is_strict():
+    from advisor.checks import below_majority_check
+
+    found = below_majority_check({"prompt": 0.05, "finetune": 0.25, "retrieval": 0.4}, "HUM", 0.25)
+    assert [w["message"].split()[0] for w in found] == ["prompt"]
+    assert found[0]["message"].startswith("prompt scores 0.05, below always answering 'HUM' (0.25)")
+    assert below_majority_check({"prompt": 0.3}, "HUM", 0.25) == []

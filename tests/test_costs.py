@@ -70,3 +70,39 @@ def test_break_even_table_never_cheaper():
     (row,) = break_even_table(costs)
     assert row["break_even_calls"] is None and row["cheaper_now"] is None
     assert "never becomes cheaper" in row["sentence"]
+
+
+def test_break_even_table_equal_costs_are_the_same_not_cheaper():
+    costs = {"prompt": LeverCost(1.0, 0.5, None), "finetune": LeverCost(1.0, 0.5, None)}
+    (row,) = break_even_table(costs)
+    assert row["sentence"] == "finetune and prompt cost the same at any volume."
+
+
+def test_break_even_table_cheaper_only_at_low_volume():
+    # finetune: $0 once, $2 per 1k; prompt: $12 once, $1 per 1k -> finetune cheaper below 12 / 0.001 = 12,000
+    # calls in total, 1,000 a month over 12 months; "never" would be wrong.
+    costs = {"prompt": LeverCost(1.0, 12.0, None), "finetune": LeverCost(2.0, 0.0, None)}
+    (row,) = break_even_table(costs)
+    assert row["break_even_calls"] is None
+    assert row["cheaper_below_calls_per_month"] == pytest.approx(1000)
+    assert row["sentence"].startswith("finetune is cheaper than prompt only below 1,000 calls a month")
+
+
+def test_training_without_a_machine_rate_is_unpriced_not_free():
+    # Token prices only: 1800 s of training cannot be priced, so it is None, and so is the 12-month total.
+    prices = Prices(price_per_1m_input=1.0, calls_per_month=1000)
+    cost = lever_costs(LeverUsage(1000, 0, seconds_per_call=1.0, one_off_seconds=1800), prices)
+    assert cost.one_off_cost is None and cost.total(12) is None
+    assert lever_costs(LeverUsage(1000, 0, seconds_per_call=1.0), prices).one_off_cost == 0.0
+    rows = break_even_table({"prompt": LeverCost(1.0, 0.0, 1.0), "finetune": cost})
+    assert rows[0]["break_even_calls"] is None and rows[0]["cheaper_now"] is None
+    assert "unpriced" in rows[0]["sentence"]
+
+
+def test_retrieval_seconds_are_priced_at_the_machine_rate():
+    # $3.60 an hour = $0.001 a second. Machine rate only: (0.5 + 0.1) s -> $0.60 per 1k calls.
+    usage = LeverUsage(500, 50, seconds_per_call=0.5, retrieval_seconds_per_call=0.1)
+    assert lever_costs(usage, Prices(machine_cost_per_hour=3.6)).cost_per_1k_calls == pytest.approx(0.6)
+    # Token prices plus a machine rate: 500 * $2/1M = $0.001 + 0.1 s * $0.001 = $0.0011 -> $1.10 per 1k.
+    both = Prices(price_per_1m_input=2.0, machine_cost_per_hour=3.6)
+    assert lever_costs(usage, both).cost_per_1k_calls == pytest.approx(1.1)

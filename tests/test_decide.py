@@ -19,7 +19,13 @@ def v(a: str, b: str, diff: float, lo: float, hi: float, verdict: str, p: float 
     return PairVerdict(a, b, diff, lo, hi, p, test, verdict)
 
 
-def same(a: str, b: str, diff: float = 0.02) -> PairVerdict:
+def same(a: str, b: str, diff: float = 0.02, half: float = 0.025) -> PairVerdict:
+    """Not significantly different, and narrow enough that either is within the default 0.05 margin."""
+    return v(a, b, diff, diff - half, diff + half, "indistinguishable")
+
+
+def unsure(a: str, b: str, diff: float = 0.02) -> PairVerdict:
+    """Not significantly different, but too wide to show the lower one within the 0.05 margin."""
     return v(a, b, diff, diff - 0.08, diff + 0.08, "indistinguishable")
 
 
@@ -71,9 +77,11 @@ def test_verdicts_are_read_either_way_round_and_from_dicts():
 
 
 def test_missing_verdict_counts_as_indistinguishable():
+    # Never compared: not worse, but not shown within the margin either, so the best by mean stays.
     rec = recommend([lever("prompt", 0.3), lever("finetune", 0.7)], [])
-    assert rec.lever == "prompt" and rec.confidence == "toss-up"
-    assert "prompt and finetune were not compared directly; treated as indistinguishable." in rec.reasons
+    assert rec.lever == "finetune" and rec.confidence == "toss-up"
+    assert "finetune and prompt were not compared directly; treated as indistinguishable." in rec.reasons
+
 
 
 # Rule 3: among candidates, the simplest wins.
@@ -83,14 +91,14 @@ def test_simplest_of_indistinguishable_levers_wins():
     verdicts = [same("finetune", "retrieval", 0.01), same("finetune", "prompt", 0.02), same("retrieval", "prompt", 0.01)]
     rec = recommend(levers, verdicts)
     assert rec.lever == "prompt" and rec.confidence == "toss-up"
-    assert "prompt and retrieval are indistinguishable (-0.01 [-0.09, +0.07]); prompt is chosen because it is simpler." \
+    assert "prompt and retrieval are indistinguishable (-0.01 [-0.04, +0.02]); prompt is chosen because it is simpler." \
         in rec.reasons
 
 
 def test_cheaper_and_simpler_when_costs_say_so():
     levers = [lever("prompt", 0.60), lever("retrieval", 0.63)]
     costs = {"prompt": LeverCost(1.0, 0.0, 10.0), "retrieval": LeverCost(2.0, 0.5, 20.0)}
-    rec = recommend(levers, [same("retrieval", "prompt", 0.03)], costs)
+    rec = recommend(levers, [same("retrieval", "prompt", 0.03, half=0.015)], costs)
     assert rec.lever == "prompt"
     assert "prompt is chosen because it is cheaper and simpler." in " ".join(rec.reasons)
 
@@ -231,14 +239,14 @@ def test_no_criterion_sentence_below_threshold():
 
 def test_larger_eval_set_is_sized_from_mdd():
     levers = [lever("prompt", 0.60), lever("retrieval", 0.63)]
-    rec = recommend(levers, [same("retrieval", "prompt", 0.03)], mdd=0.10, n_eval=100)
+    rec = recommend(levers, [same("retrieval", "prompt", 0.03, half=0.015)], mdd=0.10, n_eval=100)
     # 100 * (0.10 / 0.03)^2 = 1111.1 -> 1112
     assert ("a larger eval set (~1,112 examples, now 100) is needed to separate prompt and retrieval: "
             "the difference -0.03 is below the 0.10 this set can detect.") in rec.what_would_change
 
 
 def test_larger_eval_set_without_mdd():
-    rec = recommend([lever("prompt", 0.60), lever("retrieval", 0.63)], [same("retrieval", "prompt", 0.03)])
+    rec = recommend([lever("prompt", 0.60), lever("retrieval", 0.63)], [same("retrieval", "prompt", 0.03, half=0.015)])
     assert "a larger eval set is needed to separate prompt and retrieval (difference -0.03)." in rec.what_would_change
 
 
@@ -254,3 +262,127 @@ def test_to_dict_matches_results_schema():
     d = recommend([lever("prompt", 0.5)], []).to_dict()
     assert set(d) == {"lever", "confidence", "reasons", "what_would_change"}
     assert isinstance(recommend([lever("prompt", 0.5)], []), Recommendation)
+
+
+# Non-inferiority: a simpler lever is preferred only when shown within decision.margin of the best.
+
+def test_simpler_lever_shown_within_margin_is_preferred():
+    levers = [lever("prompt", 0.70), lever("finetune", 0.72)]
+    rec = recommend(levers, [same("finetune", "prompt", 0.02, half=0.025)], margin=0.05)
+    assert rec.lever == "prompt"
+    assert ("prompt is shown to be within 0.05 (decision.margin) of the best lever, finetune: "
+            "-0.02 [-0.04, +0.01], the interval lies above -0.05.") in rec.reasons
+
+
+def test_simpler_lever_not_shown_within_margin_is_refused():
+    # prompt 0.12 below finetune, not significantly (wide interval): the old rule picked prompt as "simpler".
+    levers = [lever("prompt", 0.60), lever("finetune", 0.72)]
+    verdicts = [v("finetune", "prompt", 0.12, -0.01, 0.25, "indistinguishable", p=0.07)]
+    rec = recommend(levers, verdicts, n_eval=100)
+    assert rec.lever == "finetune" and rec.confidence == "toss-up"
+    assert rec.reasons[0].startswith("The data cannot say whether prompt would do as well as finetune")
+    assert any("finetune and prompt are indistinguishable" in r and "prompt is simpler, but not shown to be within "
+               "0.05 (decision.margin) of finetune, so finetune is kept" in r for r in rec.reasons)
+    # It trails by more than the margin: no eval set size would show it within.
+    assert any(w.startswith("no eval set size would show prompt within 0.05 of finetune")
+               for w in rec.what_would_change)
+
+
+def test_non_inferiority_power_line_sizes_the_eval_set():
+    # prompt - finetune = -0.01 [-0.07, +0.05]: se = 0.12 / 3.92 = 0.0306; room 0.04;
+    # 100 * ((1.96 + 0.8416) * 0.0306 / 0.04)^2 = 459.6 -> 460 examples.
+    levers = [lever("prompt", 0.70), lever("finetune", 0.71)]
+    rec = recommend(levers, [v("finetune", "prompt", 0.01, -0.05, 0.07, "indistinguishable")], n_eval=100)
+    assert rec.lever == "finetune"
+    assert ("a larger eval set (~460 examples, now 100) would show prompt within 0.05 of finetune (decision.margin) "
+            "80% of the time if the true difference is the observed -0.01; prompt, being simpler, would then be "
+            "recommended.") in rec.what_would_change
+
+
+def test_a_wider_margin_lets_the_simpler_lever_win():
+    levers = [lever("prompt", 0.70), lever("finetune", 0.71)]
+    verdicts = [v("finetune", "prompt", 0.01, -0.05, 0.07, "indistinguishable")]
+    assert recommend(levers, verdicts, margin=0.05).lever == "finetune"
+    assert recommend(levers, verdicts, margin=0.10).lever == "prompt"
+
+
+def test_lever_out_of_the_running_names_who_beats_it():
+    # finetune ties with the chosen retrieval, but retrieval+finetune beats finetune: that, not retrieval, rules it out.
+    levers = [lever("retrieval", 0.70), lever("finetune", 0.66), lever("retrieval+finetune", 0.71)]
+    verdicts = [same("retrieval+finetune", "retrieval", 0.01), same("retrieval", "finetune", 0.04, half=0.035),
+                better("retrieval+finetune", "finetune", 0.05)]
+    rec = recommend(levers, verdicts)
+    assert rec.lever == "retrieval"
+    assert ("retrieval and finetune are indistinguishable (+0.04 [+0.00, +0.08]); finetune is out of the running "
+            "because retrieval+finetune is significantly better than it.") in rec.reasons
+    assert not any("significantly worse than another lever" in r for r in rec.reasons)
+
+
+def test_significant_pair_reports_raw_and_holm_p():
+    levers = [lever("prompt", 0.4), lever("finetune", 0.8)]
+    verdict = PairVerdict("finetune", "prompt", 0.4, 0.3, 0.5, 0.001, "sign_flip+paired_bootstrap", "better", 0.006)
+    rec = recommend(levers, [verdict])
+    assert any(r.endswith("significant, sign-flip p=0.001, Holm-adjusted p=0.006.") for r in rec.reasons)
+
+
+# Skipped levers: only experiments left undone belong in what would change.
+
+def test_no_corpus_skip_is_not_a_missing_experiment():
+    levers = [lever("prompt", 0.5), skipped("retrieval", "no corpus: set data.corpus to documents ..."),
+              skipped("finetune", "disabled in task.yaml (levers.finetune.enabled: false)")]
+    rec = recommend(levers, [])
+    assert not any("retrieval" in w for w in rec.what_would_change)
+    assert any(w.startswith("running finetune (skipped: disabled") for w in rec.what_would_change)
+    assert "retrieval was not run: no corpus: set data.corpus to documents ...." in rec.reasons
+
+
+# Undertrained levers: their score is a lower bound.
+
+def test_undertrained_lever_within_reach_caps_confidence():
+    note = "train retrieval+finetune to its 56 steps (the 4-minute safety limit stopped it after 2)"
+    levers = [lever("prompt", 0.40), lever("retrieval", 0.80, 0.04),
+              lever("retrieval+finetune", 0.70, 0.08, undertrained=True, undertrained_note=note)]
+    verdicts = [better("retrieval", "prompt", 0.4), better("retrieval", "retrieval+finetune", 0.1),
+                better("retrieval+finetune", "prompt", 0.3)]
+    rec = recommend(levers, verdicts)
+    # Significantly worse, but its interval [0.62, 0.78] reaches retrieval's lower end 0.76: within reach.
+    assert rec.lever == "retrieval" and rec.confidence == "likely"
+    assert note in rec.what_would_change
+    assert any("retrieval+finetune stopped before its planned training" in r for r in rec.reasons)
+
+
+def test_undertrained_lever_out_of_reach_leaves_confidence_clear():
+    levers = [lever("prompt", 0.40), lever("retrieval", 0.80, 0.04),
+              lever("retrieval+finetune", 0.50, 0.05, undertrained=True, undertrained_note="train it longer")]
+    verdicts = [better("retrieval", "prompt", 0.4), better("retrieval", "retrieval+finetune", 0.3),
+                better("retrieval+finetune", "prompt", 0.1)]
+    rec = recommend(levers, verdicts)
+    assert rec.confidence == "clear" and "train it longer" not in rec.what_would_change
+
+
+# Per-lever risks replace the global warnings' codes.
+
+def test_per_lever_risks_are_not_smeared():
+    levers = [TWO_FT[0], lever("finetune", 0.80, risks=[], risks_measured=True),
+              lever("retrieval+finetune", 0.79, risks=["overfitting"], risks_measured=True)]
+    rec = recommend(levers, TWO_FT_VERDICTS, warnings=[{"code": "overfitting", "message": "..."}])
+    assert rec.lever == "finetune"
+    assert "retrieval+finetune carries risk: overfitting." in rec.reasons
+    assert not any(r.startswith("finetune carries risk") for r in rec.reasons)
+
+
+# Unknown costs are not free.
+
+def test_unpriced_training_never_wins_on_cost():
+    costs = {"prompt": LeverCost(3.0, 0.0, 300.0), "finetune": LeverCost(1.0, None, 100.0)}
+    rec = recommend(PROMPT_FT, TIE, costs)
+    assert rec.lever == "prompt"
+    assert not any("calls a month" in w for w in rec.what_would_change)
+
+
+def test_eval_size_suggestion_is_capped():
+    levers = [lever("prompt", 0.60), lever("retrieval", 0.6001)]
+    rec = recommend(levers, [same("retrieval", "prompt", 0.0001)], mdd=0.10, n_eval=100)
+    assert any(w.startswith("a larger eval set (more than 100,000 examples, now 100)") for w in rec.what_would_change)
+    rec = recommend(levers, [same("retrieval", "prompt", 1e-16)], mdd=0.10, n_eval=100)
+    assert "prompt and retrieval score the same; no eval set size would separate them." in rec.what_would_change

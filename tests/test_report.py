@@ -85,6 +85,37 @@ def test_summary_names_recommendation_reasons_and_warnings(tmp_path: Path) -> No
         assert warning["code"] in summary and warning["message"] in summary
 
 
+def test_checked_lists_every_check_with_its_mark_and_detail(tmp_path: Path) -> None:
+    page, html_text, md = render(tmp_path)
+    summary = page.section("summary")
+    assert "Checked: 4 passed, 1 warning, 1 skipped" in summary
+    assert ("✓ duplicates : 0 of 480 training examples repeat an earlier example's input and output, and 0 inputs "
+            "appear with different outputs.") in summary
+    assert f"⚠ train → eval leakage : 3 of 60 eval inputs match a training input exactly or at cosine >= 0.95 " \
+           f"({XSS_SCRIPT})." in summary
+    assert "– forgetting (finetune) : no guard set" in summary  # the lever is named once
+    assert "✓ overfitting (finetune) : dev loss rose after epoch 2" in summary
+    assert len(page.find("li", **{"class": "check-passed"})) == 4
+    assert len(page.find("li", **{"class": "check-warning"})) == 1
+    assert "<script>alert" not in html_text
+    assert "**Checked:** 4 passed, 1 warning, 1 skipped" in md
+    assert "- ⚠ **train → eval leakage**: 3 of 60 eval inputs match a training input exactly" in md
+    assert "- ✓ **majority baseline**: no lever scores below always answering 'billing' (0.31)" in md
+    assert "- – **forgetting (finetune)**: no guard set (data.guard), so forgetting was not measured" in md
+    assert md.index("**Checked:**") < md.index("## Scoreboard")
+
+
+def test_old_results_without_checks_still_render(tmp_path: Path) -> None:
+    results = make_results()
+    del results["checks"]
+    page, _, md = render(tmp_path, results)
+    assert "Checked:" not in page.text and "Checked:" not in md
+    assert "Use finetune for support-triage" in page.section("summary")
+    results["checks"] = [None, {"name": "eval_size"}]  # malformed entries are dropped or shown plainly
+    page, _, md = render(tmp_path, results)
+    assert "Checked: 1 skipped" in page.section("summary") and "– eval size :" in page.section("summary")
+
+
 def test_scoreboard_has_every_lever_skip_reason_baseline_and_verdicts(tmp_path: Path) -> None:
     results = make_results()
     page, _, _ = render(tmp_path, results)

@@ -4,18 +4,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from scipy.stats import t as student_t
+
 from advisor.stats import (
     FALLBACK_SD,
+    MAX_EXAMPLES_SUGGESTED,
     Interval,
     McNemar,
     bootstrap_ci,
+    compare_all_pairs,
     compare_levers,
+    examples_for_non_inferiority,
     examples_needed,
+    holm,
     looks_like_classification,
     majority_baseline,
     mcnemar_exact,
     min_detectable_difference,
     paired_bootstrap,
+    seed_t,
+    sign_flip_test,
 )
 
 N_BOOT = 500  # enough for the properties tested, quick on two cores
@@ -103,9 +111,84 @@ def test_mcnemar_without_discordant_pairs_is_one():
     assert mcnemar_exact([1, 0, 1], [1, 0, 1]) == McNemar(0, 0, 1.0)
 
 
-def test_mcnemar_with_seeds_uses_majority_pass():
-    a = [[1, 1, 0], [1, 0, 0], [1, 1, 0]]  # per-example majority: 1, 1, 0
-    assert mcnemar_exact(a, [0, 0, 0]) == McNemar(2, 0, 0.5)
+def test_mcnemar_refuses_seeds():
+    # "Passes in at least half the seeds" rejected a true null 75% of the time at k=2: McNemar is for single runs.
+    with pytest.raises(ValueError):
+        mcnemar_exact([[1, 1, 0], [1, 0, 0]], [0, 0, 0])
+
+
+def test_seed_t_interval_hand_computed():
+    # Two seeds of A whose run means differ by 0.2 (0.4 and 0.6), B a single run of 0.5 everywhere; the
+    # per-example seed-averaged difference is 0 on every example, so only the seed part remains:
+    # var(run means) / k = 0.02 / 2 = 0.01, se = 0.1, df = k - 1 = 1, half-width t_{0.975,1} * 0.1 = 1.27.
+    a = np.stack([np.full(50, 0.4), np.full(50, 0.6)])
+    b = np.full(50, 0.5)
+    st = seed_t(a, b)
+    assert (st.diff, st.se, st.df) == pytest.approx((0.0, 0.1, 1.0))
+    ci = paired_bootstrap(a, b)
+    assert ci.ci_high - ci.ci_low == pytest.approx(2 * student_t.ppf(0.975, 1) * 0.1)
+    assert ci.ci_high == pytest.approx(1.2706, abs=1e-3)
+
+
+def test_seed_interval_narrows_with_more_seeds():
+    # The same spread of run means (sd 0.1) with k = 2 and k = 5: the t interval shrinks by far more
+    # than sqrt(5 / 2), because k - 1 degrees of freedom grow too.
+    b = np.full(100, 0.5)
+    two = paired_bootstrap(np.stack([np.full(100, 0.5 - 0.0707107), np.full(100, 0.5 + 0.0707107)]), b)
+    offsets = np.array([-0.1, -0.05, 0.0, 0.05, 0.1]) * (0.1 / np.std([-0.1, -0.05, 0.0, 0.05, 0.1], ddof=1))
+    five = paired_bootstrap(np.stack([np.full(100, 0.5 + o) for o in offsets]), b)
+    width2, width5 = two.ci_high - two.ci_low, five.ci_high - five.ci_low
+    assert width2 == pytest.approx(2 * student_t.ppf(0.975, 1) * 0.1 / np.sqrt(2), rel=1e-4)
+    assert width5 == pytest.approx(2 * student_t.ppf(0.975, 4) * 0.1 / np.sqrt(5), rel=1e-4)
+    assert width2 > 5 * width5
+
+
+def test_seeds_use_the_t_test_not_mcnemar():
+    rng = np.random.default_rng(2)
+    a = rng.integers(0, 2, size=(3, 60)).astype(float)
+    b = rng.integers(0, 2, size=60).astype(float)
+    v = compare_levers("a", a, "b", b, pass_fail=True)
+    assert v.test == "seed_t" and 0 <= v.p_value <= 1
+
+
+def test_sign_flip_hand_computed():
+    # Three differences, all +0.1: of the 8 sign patterns only the two all-same ones reach |mean| 0.1,
+    # so the exact p is 2 / 8; 4,000 random flips estimate it closely, and the same seed repeats exactly.
+    p = sign_flip_test([0.1, 0.1, 0.1], n_flips=4000, seed=1)
+    assert p == pytest.approx(0.25, abs=0.03)
+    assert p == sign_flip_test([0.1, 0.1, 0.1], n_flips=4000, seed=1)
+    assert sign_flip_test([0.0, 0.0, 0.0]) == 1.0
+
+
+def test_holm_on_known_p_values():
+    # Sorted 0.01, 0.02, 0.03, 0.04 of m = 4: 0.04, 0.06, 0.06 (monotone), 0.06 -> ... in input order.
+    assert holm([0.03, 0.01, 0.04, 0.02]) == pytest.approx([0.06, 0.04, 0.06, 0.06])
+    assert holm([0.5, 0.001]) == pytest.approx([0.5, 0.002])
+    assert holm([0.9, 0.8, 0.7]) == pytest.approx([1.0, 1.0, 1.0])
+
+
+def test_holm_decides_the_verdicts_of_all_pairs():
+    # prompt vs finetune: 9 of 9 discordant pairs favour finetune, p = 2 / 512 = 0.0039; Holm multiplies the
+    # smallest of 6 p-values by 6: 0.023 < 0.05, still significant. prompt vs retrieval+finetune: 7 of 7,
+    # p = 2 / 128 = 0.0156, significant alone, but third smallest, so multiplied by 4: 0.0625, not significant.
+    n = 60
+    base = np.zeros(n)
+    ft = base.copy()
+    ft[:9] = 1.0
+    rf = base.copy()
+    rf[:7] = 1.0
+    pairs = compare_all_pairs({"prompt": base, "retrieval": base.copy(), "finetune": ft, "retrieval+finetune": rf},
+                              pass_fail=True, n_boot=N_BOOT)
+    by = {(v.a, v.b): v for v in pairs}
+    assert len(pairs) == 6
+    pf = by[("prompt", "finetune")]
+    assert pf.p_value == pytest.approx(2 / 512) and pf.p_holm == pytest.approx(6 * 2 / 512)
+    assert pf.verdict == "worse"
+    pr = by[("prompt", "retrieval+finetune")]
+    assert pr.p_value == pytest.approx(2 / 128) and pr.p_value < 0.05
+    assert pr.p_holm >= 0.05 and pr.verdict == "indistinguishable"
+    alone = compare_levers("prompt", base, "retrieval+finetune", rf, pass_fail=True, n_boot=N_BOOT)
+    assert alone.verdict == "worse"  # significant on its own, not once all six pairs are counted
 
 
 def test_compare_levers_verdicts():
@@ -114,7 +197,8 @@ def test_compare_levers_verdicts():
     assert better.verdict == "better" and better.test == "mcnemar+paired_bootstrap"
     assert better.p_value == pytest.approx(2 * 0.5 ** 40)
     worse = compare_levers("prompt", b, "ft", np.ones(40), pass_fail=False, n_boot=N_BOOT)
-    assert worse.verdict == "worse" and worse.p_value is None and worse.test == "paired_bootstrap"
+    assert worse.verdict == "worse" and worse.test == "sign_flip+paired_bootstrap"
+    assert worse.p_value == pytest.approx(1 / (N_BOOT + 1))  # no sign flip reaches a constant difference
     assert worse.reversed() == compare_levers("ft", np.ones(40), "prompt", b, pass_fail=False, n_boot=N_BOOT)
 
 
@@ -127,7 +211,17 @@ def test_mcnemar_must_agree_for_better():
     assert verdict.ci_low > 0
     assert verdict.p_value == pytest.approx(0.0625)
     assert verdict.verdict == "indistinguishable"
-    assert compare_levers("a", a, "b", b, pass_fail=False, n_boot=N_BOOT).verdict == "better"
+    # The sign-flip test agrees with McNemar here: 5 of 20 non-zero differences, p = 2 / 32 again.
+    continuous = compare_levers("a", a, "b", b, pass_fail=False, n_boot=4000)
+    assert continuous.p_value == pytest.approx(0.0625, abs=0.015) and continuous.verdict == "indistinguishable"
+
+
+def test_both_tests_must_agree():
+    # A p-value below alpha is not enough when the interval still reaches 0.
+    from advisor.stats import _verdict
+    assert _verdict(0.05, -0.01, 0.11, 0.01, 0.05) == "indistinguishable"
+    assert _verdict(0.05, 0.01, 0.11, 0.01, 0.05) == "better"
+    assert _verdict(-0.05, -0.11, -0.01, 0.2, 0.05) == "indistinguishable"
 
 
 def test_overlapping_scores_are_indistinguishable():
@@ -139,7 +233,7 @@ def test_overlapping_scores_are_indistinguishable():
 
 def test_pair_verdict_to_dict_matches_results_schema():
     d = compare_levers("a", [1, 0, 1], "b", [0, 0, 1], pass_fail=True, n_boot=100).to_dict()
-    assert set(d) == {"a", "b", "diff", "ci_low", "ci_high", "p_value", "test", "verdict"}
+    assert set(d) == {"a", "b", "diff", "ci_low", "ci_high", "p_value", "test", "verdict", "p_holm", "mdd"}
     assert Interval(0.5, 0.4, 0.6).to_dict() == {"mean": 0.5, "ci_low": 0.4, "ci_high": 0.6}
 
 
@@ -153,6 +247,7 @@ def test_min_detectable_difference_hand_computed():
 
 
 def test_min_detectable_difference_falls_back_when_no_spread():
+    assert FALLBACK_SD == 1.0  # the largest SD a difference of two [0, 1] scores can have
     a = np.full(25, 0.7)
     expected = (1.959964 + 0.841621) * FALLBACK_SD / 5
     assert min_detectable_difference(a, a - 0.1) == pytest.approx(expected, rel=1e-5)
@@ -162,6 +257,29 @@ def test_examples_needed_scales_with_square():
     assert examples_needed(100, mdd=0.10, diff=0.05) == 400
     assert examples_needed(100, mdd=0.10, diff=-0.20) == 25
     assert examples_needed(100, mdd=0.10, diff=0.0) is None
+
+
+def test_examples_needed_treats_noise_as_zero_and_caps():
+    # A difference of 1e-16 once suggested ~3e34 examples.
+    assert examples_needed(100, mdd=0.3, diff=1e-16) is None
+    assert examples_needed(100, mdd=0.3, diff=1e-4) == MAX_EXAMPLES_SUGGESTED + 1
+
+
+def test_examples_for_non_inferiority():
+    # se 0.03 at n = 100, true difference -0.01, margin 0.05: room 0.04;
+    # n * ((1.96 + 0.8416) * 0.03 / 0.04)^2 = 100 * 4.4148 = 441.5 -> 442.
+    assert examples_for_non_inferiority(100, 0.03, -0.01, 0.05) == 442
+    assert examples_for_non_inferiority(100, 0.03, -0.06, 0.05) is None  # trails by more than the margin
+
+
+def test_seed_variance_enters_the_min_detectable_difference():
+    rng = np.random.default_rng(4)
+    base = rng.uniform(size=100)
+    a = base + rng.normal(0, 0.05, size=100)  # example-level spread of the differences: sd ~0.05
+    single = min_detectable_difference(a, base)
+    seeded = min_detectable_difference(np.stack([a - 0.05, a + 0.05]), base)  # two runs 0.1 apart
+    assert single == pytest.approx(2.8016 * np.std(a - base, ddof=1) / 10, rel=1e-3)
+    assert seeded > 5 * single
 
 
 def test_majority_baseline():
@@ -177,3 +295,15 @@ def test_looks_like_classification():
     assert not looks_like_classification([long, "short"] * 10)
     assert not looks_like_classification([str(i % 25) for i in range(100)])  # too many labels
     assert looks_like_classification([str(i % 25) for i in range(100)], max_labels=30)
+
+
+def test_only_indistinguishable_pairs_are_flagged_as_inseparable():
+    # prompt trails the best by 0.08, below its pair's MDD 0.10, but was told apart: not flagged (it was).
+    from advisor.analysis import _too_small_to_separate
+    comps = [{"a": "prompt", "b": "finetune", "diff": -0.08, "verdict": "worse", "mdd": 0.10},
+             {"a": "retrieval", "b": "finetune", "diff": -0.03, "verdict": "indistinguishable", "mdd": 0.09},
+             {"a": "prompt", "b": "retrieval", "diff": -0.05, "verdict": "indistinguishable", "mdd": 0.09}]
+    warning = _too_small_to_separate("finetune", comps, 100)
+    assert warning["message"].startswith("with 100 eval examples retrieval differs from the best lever (finetune)")
+    assert "prompt" not in warning["message"] and "about 0.09" in warning["message"]
+    assert _too_small_to_separate("finetune", comps[:1], 100) is None

@@ -68,6 +68,7 @@ class Prepared:
     artifacts: dict = field(default_factory=dict)
     warnings: list[dict] = field(default_factory=list)
     replicas: list[Variant] = field(default_factory=list)  # the chosen variant retrained with other seeds
+    checks: list[dict] = field(default_factory=list)  # this lever's check records (results.json "checks")
     undertrained_note: str | None = None  # set when training was cut short: its score is a lower bound
 
 

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from ..backends.training import TrainConfig, TrainResult, scaled_lr, train_lora
-from ..checks import forgetting_check, overfitting_check
+from ..checks import forgetting_check, overfitting_check, skipped, warnings_of
 from ..data import Example
 from ..runs import read_json, stable_hash, write_json
 from .base import Bench, Prepared, Variant, chat
@@ -126,7 +126,9 @@ def prepare_finetune(bench: Bench, name: str, train_prompt: Callable[[list[Examp
                                 info={"lr": result.lr, "best_epoch": result.best_epoch}, backend=other))
     result, lr_choice, grid = first
     details = _train_details(result, lr_choice, grid, opts)
-    details["loss_gap"], warnings = overfitting_check(result.loss_curve)
+    details["loss_gap"], overfit = overfitting_check(result.loss_curve)
+    details["still_improving"] = details["loss_gap"]["still_falling"]  # dev loss still falling: more steps may help
+    forgetting = skipped("forgetting", "no guard set (data.guard), so forgetting was not measured")
     if opts.seeds > 1:
         details["seeds"] = opts.seeds
     if bench.guard and bench.score_fn:
@@ -134,16 +136,15 @@ def prepare_finetune(bench: Bench, name: str, train_prompt: Callable[[list[Examp
         base = bench.score_fn(Variant("base model on guard", guard_prompt, backend=other), bench.guard, guard=True)
         tuned = bench.score_fn(Variant("tuned on guard", guard_prompt, adapter=result.adapter_dir,
                                        adapter_id=str(result.adapter_dir), backend=other), bench.guard, guard=True)
-        details["forgetting"], more = forgetting_check(base, tuned, seed=bench.task.seed)
-        warnings += more
+        details["forgetting"], forgetting = forgetting_check(base, tuned, seed=bench.task.seed)
     if opts.learning_curve and name == "finetune" and bench.score_fn:
         details["learning_curve"] = _learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_pairs,
                                                     variants[0])
-    for w in warnings:
-        w["message"] = f"{name}: {w['message']}"
+    checked = [overfit.for_lever(name), forgetting.for_lever(name)]
     return Prepared(variants[:1], details=details, train_seconds=result.train_seconds,
                     artifacts={"adapter": str(result.adapter_dir)},
-                    warnings=warnings + _time_limit_warning(bench, name, result), replicas=variants[1:],
+                    warnings=warnings_of(checked) + _time_limit_warning(bench, name, result), replicas=variants[1:],
+                    checks=[c.record() for c in checked],
                     undertrained_note=_undertrained_note(bench, name, result))
 
 

@@ -21,6 +21,22 @@ HNSW = {"M": 32, "efConstruction": 80, "efSearch": 64}
 
 
 @dataclass
+class SearchClock:
+    """Queries embedded and searched, and the seconds it took, over every index in this process: the per-call
+    cost of retrieval on top of generation (read before and after a lever's eval run)."""
+
+    queries: int = 0
+    seconds: float = 0.0
+
+    def seconds_per_query_since(self, queries: int, seconds: float) -> float:
+        done = self.queries - queries
+        return (self.seconds - seconds) / done if done else 0.0
+
+
+search_clock = SearchClock()
+
+
+@dataclass
 class Chunk:
     doc_id: str
     text: str
@@ -87,8 +103,11 @@ class RetrievalIndex:
                                             "build_seconds": self.build_seconds})
 
     def search(self, queries: list[str], k: int) -> list[list[int]]:
+        t0 = time.perf_counter()
         vecs = self.embedder(queries, "Embedding queries")
         _, idx = self.index.search(vecs, min(k, len(self.chunks)))
+        search_clock.queries += len(queries)
+        search_clock.seconds += time.perf_counter() - t0
         return [[int(i) for i in row if i >= 0] for row in idx]
 
 
