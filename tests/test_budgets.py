@@ -58,7 +58,11 @@ def test_undertrained_lever_in_results_and_report(tmp_path, tiny_model):
     ft, planned = lever["finetune"], 2 * math.ceil(results["task"]["sizes"]["train"] / 4)  # epochs 2, batch 4
     assert ft["undertrained"] is True and ft["details"]["planned_steps"] == planned and ft["details"]["steps"] == 1
     assert ft["undertrained_note"].startswith(f"train finetune to its {planned} steps")
-    assert "undertrained" in (tmp_path / "run" / "report.html").read_text()
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert 'badge-undertrained' in page and "a lower bound: train finetune to its" in page
+    assert "undertrained (a lower bound)" in (tmp_path / "run" / "report.md").read_text()
+    assert {c["name"] for c in results["checks"]} >= {"leakage_train_eval", "overfitting", "dev_eval_gap"}
+    assert "risks" in ft and "train finetune to its" in " ".join(results["recommendation"]["what_would_change"])
 
 
 def test_a_step_budget_from_task_yaml_is_honoured(tmp_path, tiny_model):

@@ -228,3 +228,15 @@ def test_a_cheaper_variant_shown_worse_on_dev_never_wins():
     scores = {0: _dev(5, n=64), 1: _dev(40, n=64)}  # 5/64 vs 40/64 on the same rows: significantly worse
     running = {0: _priced(100, **tokens), 1: _priced(400, **tokens)}
     assert prefer_variant(["zero-shot", "4-shot"], scores, running, 1_000_000, 100.0) == (1, "best dev score")
+
+
+def test_default_dev_split_scales_with_train_and_leaves_half_to_train_on():
+    from advisor.data import DEV_MAX, DEV_MIN, Example, default_dev_size, split_dev
+
+    assert default_dev_size(24) == DEV_MIN and default_dev_size(10_000) == DEV_MAX
+    assert default_dev_size(40) < default_dev_size(250) < default_dev_size(300) <= DEV_MAX
+    train = [Example(id=f"r{i}", input=f"question {i}", output=f"answer {i}") for i in range(300)]
+    rest, dev = split_dev(train, None, seed=0)
+    assert len(dev) == default_dev_size(300) and len(rest) + len(dev) == 300
+    assert {e.id for e in rest}.isdisjoint(e.id for e in dev)
+    assert [len(split_dev(train[:12], size, seed=0)[1]) for size in (None, 40)] == [6, 6]  # never more than half
