@@ -199,7 +199,8 @@ def prefer_variant(names: list[str], scores: dict[int, np.ndarray], running: dic
     by the rule decide applies between levers (`decide._cheaper_later`). Within a lever every variant's one-off
     cost (training, index) is already paid, so only the running cost counts."""
     means = {i: float(scores[i].mean()) for i in scores}
-    best = min(scores, key=lambda i: (-means[i], running[i].per_call if running[i] else 0.0, i))
+    # a tie goes to the earlier variant, not the faster one: measured seconds would change the choice between runs
+    best = min(scores, key=lambda i: (-means[i], i))
     not_worse = [i for i in sorted(scores, key=lambda i: -means[i]) if i != best
                  and stats.compare_levers("cheaper", scores[i], "best", scores[best], pass_fail=False,
                                           seed=seed).verdict != "worse"]

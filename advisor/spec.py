@@ -52,7 +52,8 @@ class DataSpec(_Strict):
     eval: Path = Field(description="held-out .jsonl or .csv rows the levers are scored on, relative to task.yaml")
     corpus: list[Path] = Field(default_factory=list)
     guard: Path | None = None
-    dev_size: int | None = Field(None, ge=4, description="rows carved from train for choosing variants")
+    dev_size: int | None = Field(None, ge=4, description="rows carved from train for choosing variants "
+                                                         "(default a quarter of train, 8 to 96; at most half)")
 
     @field_validator("corpus", mode="before")
     @classmethod

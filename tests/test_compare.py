@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -118,7 +119,9 @@ def test_warm_rerun_reuses_everything(finished_run):
 
 
 def test_rubric_change_rescores_without_generating(finished_run, tmp_path):
-    task, out = finished_run
+    task, shared = finished_run
+    out = tmp_path / "run"
+    shutil.copytree(shared, out)  # a copy: the other tests (in any order) compare against the shared run's results
     cache = out / "cache" / "generations.jsonl"
     lines_before = cache.read_text().count("\n")
     changed = task.parent / "task-exact.yaml"

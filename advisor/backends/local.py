@@ -39,11 +39,15 @@ def pick_device() -> str:
 
 
 def configure_threads() -> int:
-    """Use every core we are allowed (cgroup/affinity aware) for intra-op work on CPU."""
+    """Use every core we are allowed (cgroup/affinity aware) for intra-op work on CPU, or fewer when
+    OMP_NUM_THREADS asks for fewer (a user sharing the machine, or a test run on one thread)."""
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:
         n = os.cpu_count() or 1
+    asked = os.environ.get("OMP_NUM_THREADS", "")
+    if asked.isdigit() and int(asked) >= 1:
+        n = min(n, int(asked))
     torch.set_num_threads(max(1, n))
     return torch.get_num_threads()
 
