@@ -18,7 +18,7 @@ from .checks import (data_checks, dev_eval_gap_check, eval_power_check, majority
 from .costs import DEFAULT_HORIZON_MONTHS
 from .data import Document, Example, content_hash, corpus_chunks_at_most, load_corpus, load_examples, split_dev
 from .analysis import analyse, environment
-from .decide import FINETUNE_RISK_CODES, LeverSummary, _cheaper_later
+from .decide import FINETUNE_RISK_CODES, LeverSummary, cheaper_later
 from .errors import UserError, did_you_mean
 from .resources import free_ram
 from .levers.base import Bench, Lever, Variant
@@ -196,7 +196,7 @@ def prefer_variant(names: list[str], scores: dict[int, np.ndarray], running: dic
                    calls_per_month: float | None, min_yearly_saving: float, seed: int = 0) -> tuple[int, str]:
     """Which of the variants scored on all of dev to keep, and why: the best dev score, unless a cheaper variant is
     not shown worse (paired bootstrap on dev) AND saves at least `min_yearly_saving` a year at the configured volume,
-    by the rule decide applies between levers (`decide._cheaper_later`). Within a lever every variant's one-off
+    by the rule decide applies between levers (`decide.cheaper_later`). Within a lever every variant's one-off
     cost (training, index) is already paid, so only the running cost counts."""
     means = {i: float(scores[i].mean()) for i in scores}
     # a tie goes to the earlier variant, not the faster one: measured seconds would change the choice between runs
@@ -206,7 +206,7 @@ def prefer_variant(names: list[str], scores: dict[int, np.ndarray], running: dic
                                           seed=seed).verdict != "worse"]
     priced = {str(i): running[i] for i in [best, *not_worse] if running[i] is not None}  # keyed by index
     ordered = [LeverSummary(str(i), "ok") for i in [best, *not_worse]]
-    cheaper = _cheaper_later(ordered, priced, DEFAULT_HORIZON_MONTHS, min_yearly_saving) if priced else None
+    cheaper = cheaper_later(ordered, priced, DEFAULT_HORIZON_MONTHS, min_yearly_saving) if priced else None
     if cheaper is None:
         return best, "best dev score"
     pick = int(cheaper.name)

@@ -146,7 +146,7 @@ def _order_candidates(candidates: list[LeverSummary], names: list[str]) -> tuple
     return ordered, pushed
 
 
-def _cheaper_later(ordered: list[LeverSummary], costs: dict[str, LeverCost], horizon: float,
+def cheaper_later(ordered: list[LeverSummary], costs: dict[str, LeverCost], horizon: float,
                    min_saving: float = 0.0) -> LeverSummary | None:
     """A later candidate cheaper per call than the first AND cheaper in total at the stated volume, by at least
     `min_saving` over the horizon (below that, simplicity and fine-tuning's upkeep and lock-in outweigh it)."""
@@ -214,7 +214,7 @@ def _choose(ok: list[LeverSummary], table: _Verdicts, money: dict[str, LeverCost
     candidates = [lev for lev in ok if lev is best or (lev in unbeaten and _non_inferior(table, lev, best, margin))]
     undecided = [lev for lev in unbeaten if lev not in candidates]
     ordered, pushed = _order_candidates(candidates, names)
-    cheaper = _cheaper_later(ordered, money, horizon, min_saving)
+    cheaper = cheaper_later(ordered, money, horizon, min_saving)
     return _Choice(ok, best, candidates, undecided, ordered, pushed, money, cheaper, cheaper or ordered[0],
                    names, margin, horizon)
 
@@ -294,10 +294,8 @@ def _confidence(c: _Choice, others: list[LeverSummary], table: _Verdicts, codes:
         reasons.append(f"{chosen.name} is significantly better than every other lever.")
     elif unsure:
         confidence = "toss-up"
-        reasons.append(f"The data cannot say whether {_names(unsure)} would do as well as {chosen.name}: "
-                       f"{'it is' if len(unsure) == 1 else 'they are'} not significantly worse, but not shown to be "
-                       f"within {c.margin:.2f} (decision.margin) either, so {chosen.name}, the highest scoring, is "
-                       "kept; this is a toss-up.")
+        reasons.append(f"This is a toss-up: the data cannot say whether the simpler {_names(unsure)} would do as "
+                       f"well as {chosen.name}, the highest scoring.")
     elif beaten:
         confidence = "likely"
         lead = (f"{chosen.name} has the highest score" if chosen is c.best
@@ -434,7 +432,7 @@ def _break_even_lines(chosen: LeverSummary, candidates: list[LeverSummary], simp
     """Volumes at which an equally good lever would take over on cost.
 
     A later lever displaces the simplest only by saving at least `min_saving` over the horizon (as in
-    `_cheaper_later`), so that margin is added to its one-off cost; the simplest lever needs no margin."""
+    `cheaper_later`), so that margin is added to its one-off cost; the simplest lever needs no margin."""
     mine = money.get(chosen.name)
     if mine is None or mine.one_off_cost is None:
         return []

@@ -280,7 +280,7 @@ def test_simpler_lever_not_shown_within_margin_is_refused():
     verdicts = [v("finetune", "prompt", 0.12, -0.01, 0.25, "indistinguishable", p=0.07)]
     rec = recommend(levers, verdicts, n_eval=100)
     assert rec.lever == "finetune" and rec.confidence == "toss-up"
-    assert rec.reasons[0].startswith("The data cannot say whether prompt would do as well as finetune")
+    assert rec.reasons[0].startswith("This is a toss-up: the data cannot say whether the simpler prompt would do as well as finetune")
     assert any("finetune and prompt are indistinguishable" in r and "prompt is simpler, but not shown to be within "
                "0.05 (decision.margin) of finetune, so finetune is kept" in r for r in rec.reasons)
     # It trails by more than the margin: no eval set size would show it within.

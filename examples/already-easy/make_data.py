@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 SEED = 4
-N_TRAIN, N_EVAL = 300, 100
+N_TRAIN, N_EVAL = 300, 200
 HERE = Path(__file__).resolve().parent
 
 REFS = ["order {o}", "order #{o}", "order number {o}", "order no. {o}", "#{o}", "order ID {o}", "order {o}"]
