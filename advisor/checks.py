@@ -526,8 +526,10 @@ def dev_eval_gap_check(levers: Sequence[Mapping], eval_totals: Mapping[str, np.n
         dev, n_dev, score = float(row["score"]), int(row["dev_rows"]), float(per_example.mean())
         eval_var = float(per_example.var(ddof=1)) / len(per_example) if len(per_example) > 1 else 0.0
         allowed = max(DEV_GAP_FLOOR, DEV_GAP_SE * math.sqrt(max(dev * (1 - dev), 0.0) / n_dev + eval_var))
-        compared.append(f"{name} {dev:.2f} on dev vs {score:.2f} on eval (gap allowed {allowed:.2f})")
-        if dev - score > allowed:
+        far = dev - score > allowed
+        compared.append(f"{name} {dev:.2f} on dev vs {score:.2f} on eval "
+                        f"({'over' if far else 'within'} the {allowed:.2f} noise allows)")
+        if far:
             warnings.append(_warning(
                 "dev_eval_gap",
                 f"{name}'s chosen variant ({chosen}) scored {dev:.2f} on the {n_dev} dev rows but {score:.2f} on eval, "

@@ -115,7 +115,7 @@ class FinetuneOptions(_Strict):
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     patience: int = Field(1, ge=0, description="epochs without dev-loss improvement before stopping")
     max_length: int = Field(512, ge=32)
-    max_steps: int | None = Field(None, ge=1, description="the step budget: the schedule ends after this many optimizer "
+    max_steps: int | None = Field(None, ge=1, strict=True, description="the step budget: the schedule ends after this many optimizer "
                                                           "steps (default: epochs x steps per epoch)")
     max_train_minutes: float | None = Field(None, gt=0, description="a safety net, not a budget: a lever it stops "
                                                                     "is marked undertrained")
@@ -142,7 +142,7 @@ class CombinedOptions(_Strict):
     enabled: bool = True
     distractors: int = Field(1, ge=0, le=10, description="random chunks added to each training context")
     oracle_free_share: float = Field(0.2, ge=0, le=1, description="share of training rows whose context is distractors only")
-    max_steps: int | None = Field(None, ge=1, description="this lever's step budget (its rows are longer); default: "
+    max_steps: int | None = Field(None, ge=1, strict=True, description="this lever's step budget (its rows are longer); default: "
                                                           "levers.finetune.max_steps")
 
 
@@ -176,7 +176,7 @@ class CostOptions(_Strict):
 class DecisionOptions(_Strict):
     """How the recommendation weighs a simpler lever against the best one (docs/DECISION_RULES.md)."""
 
-    margin: float = Field(0.05, gt=0, lt=1, description="the smallest score difference that matters to you: a "
+    margin: float = Field(0.05, gt=0, lt=1, strict=True, description="the smallest score difference that matters to you: a "
                                                          "simpler or cheaper lever is preferred over the best one "
                                                          "only when shown to be at most this much worse")
 

@@ -514,7 +514,7 @@ def test_dev_eval_gap_on_both_sides_of_the_noise_threshold():
     within = dev_eval_gap_check([chose("prompt", 0.5, 16)], {"prompt": np.full(100, 0.26)})
     assert within.warnings == [] and within.status == "passed"
     assert within.detail == ("every chosen variant scored on eval within noise of its dev score: prompt 0.50 on dev "
-                             "vs 0.26 on eval (gap allowed 0.25).")
+                             "vs 0.26 on eval (within the 0.25 noise allows).")
 
 
 def test_dev_eval_gap_floor_on_a_large_dev_split_and_the_handbook_case():
