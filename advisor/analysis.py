@@ -17,6 +17,12 @@ from .scoring import Rubric
 from .spec import Task
 
 
+def task_prices(task: Task) -> costmodel.Prices:
+    """The task's `costs` settings as the cost model reads them (lever costs and prompt-variant choice alike)."""
+    c = task.costs
+    return costmodel.Prices(c.price_per_1m_input, c.price_per_1m_output, c.machine_cost_per_hour, c.calls_per_month)
+
+
 def analyse(levers: list[dict], rubric: Rubric, evals: list[Example], task: Task, warnings: list[dict]) -> dict:
     """Intervals, pairwise verdicts, costs, baselines and the recommendation (no model work)."""
     seed = task.seed
@@ -32,8 +38,7 @@ def analyse(levers: list[dict], rubric: Rubric, evals: list[Example], task: Task
     total_pass_fail = len(rubric.criteria) == 1 and all(pass_fail.values())
     comparisons = [v.to_dict() for v in stats.compare_all_pairs({lev["name"]: lev["_scores"]["total"] for lev in ok},
                                                                   pass_fail=total_pass_fail, seed=seed)]
-    prices = costmodel.Prices(task.costs.price_per_1m_input, task.costs.price_per_1m_output,
-                              task.costs.machine_cost_per_hour, task.costs.calls_per_month)
+    prices = task_prices(task)
     lever_costs = {}
     for lev in ok:
         c = lev["cost"]

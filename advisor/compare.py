@@ -17,7 +17,7 @@ from .checks import (data_checks, dev_eval_gap_check, eval_power_check, majority
                      unrun_finetune_checks, warnings_of)
 from .costs import DEFAULT_HORIZON_MONTHS
 from .data import Document, Example, content_hash, corpus_chunks_at_most, load_corpus, load_examples, split_dev
-from .analysis import analyse, environment
+from .analysis import analyse, environment, task_prices
 from .decide import FINETUNE_RISK_CODES, LeverSummary, cheaper_later
 from .errors import UserError, did_you_mean
 from .resources import free_ram
@@ -186,12 +186,6 @@ def _relative(value: str, run_dir: Path) -> str:
         return value
 
 
-def variant_prices(task: Task) -> costmodel.Prices:
-    """The task's `costs` settings as the cost model reads them (the same prices the lever decision uses)."""
-    c = task.costs
-    return costmodel.Prices(c.price_per_1m_input, c.price_per_1m_output, c.machine_cost_per_hour, c.calls_per_month)
-
-
 def prefer_variant(names: list[str], scores: dict[int, np.ndarray], running: dict[int, costmodel.LeverCost | None],
                    calls_per_month: float | None, min_yearly_saving: float, seed: int = 0) -> tuple[int, str]:
     """Which of the variants scored on all of dev to keep, and why: the best dev score, unless a cheaper variant is
@@ -225,7 +219,7 @@ def choose_variant(bench: Bench, lever_name: str, variants: list[Variant]) -> tu
         return variants[0], []
     scores: dict[int, np.ndarray] = {}
     running: dict[int, costmodel.LeverCost | None] = {}
-    prices = variant_prices(bench.task)
+    prices = task_prices(bench.task)
 
     def dev_score(i: int, examples: list[Example]) -> float:
         gens = _generate(bench, variants[i], examples, f"{lever_name} on dev: {variants[i].name}")

@@ -102,7 +102,7 @@ def test_kill_mid_generation_resumes_at_next_example(tmp_path, wider_model):
 def test_max_train_minutes_stops_cleanly_and_says_so(tmp_path, wider_model):
     task = _task(tmp_path / "task", wider_model, "finetune")
     result = CliRunner().invoke(main, ["compare", str(task), "--out", str(tmp_path / "run"), "--levers", "finetune",
-                                       "--max-train-minutes", "0.002"], catch_exceptions=False)
+                                       "--max-train-minutes", "1e-9"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     lever = results["levers"][0]

@@ -35,13 +35,8 @@ def _lrs(opts, backend) -> tuple[list[float], str]:
     return [float(opts.lr)], "fixed"
 
 
-def _max_steps(bench: Bench, name: str) -> int | None:
-    """The lever's step budget: retrieval+finetune may set its own (its rows are longer)."""
-    combined = bench.task.levers.combined.max_steps if name.startswith("retrieval+finetune") else None
-    return combined or bench.task.levers.finetune.max_steps
-
-
-def train_cached(bench: Bench, backend, name: str, train_pairs, dev_pairs, seed: int) -> tuple[TrainResult, str, list]:
+def train_cached(bench: Bench, backend, name: str, train_pairs, dev_pairs, seed: int,
+                 max_steps: int | None = None) -> tuple[TrainResult, str, list]:
     """Train (or reuse a finished adapter) for each learning rate to try; keep the lowest dev loss."""
     opts = bench.task.levers.finetune
     lrs, lr_choice = _lrs(opts, backend)
@@ -49,7 +44,7 @@ def train_cached(bench: Bench, backend, name: str, train_pairs, dev_pairs, seed:
     for lr in lrs:
         cfg = TrainConfig(rank=opts.rank, alpha=opts.alpha, dropout=opts.dropout, target_modules=opts.target_modules,
                           epochs=opts.epochs, lr=lr, batch_size=opts.batch_size, warmup_ratio=opts.warmup_ratio,
-                          patience=opts.patience, max_length=opts.max_length, max_steps=_max_steps(bench, name),
+                          patience=opts.patience, max_length=opts.max_length, max_steps=max_steps,
                           max_train_minutes=opts.max_train_minutes, seed=seed)
         # the safety net is not part of the key; nor is an unset step budget (adapters cached before it existed)
         cfg_key = {k: v for k, v in asdict(cfg).items()
@@ -109,7 +104,7 @@ def _train_details(result: TrainResult, lr_choice: str, grid: list[dict], opts) 
 
 
 def prepare_finetune(bench: Bench, name: str, train_prompt: Callable[[list[Example]], list],
-                     eval_prompt: Callable[[list[Example]], list], label: str) -> Prepared:
+                     eval_prompt: Callable[[list[Example]], list], label: str, max_steps: int | None = None) -> Prepared:
     """Train on train (dev for early stopping), once per seed; measure overfitting, forgetting and, optionally,
     a learning curve. Shared by `finetune` and `retrieval+finetune`."""
     backend = local_backend(bench)
@@ -119,7 +114,8 @@ def prepare_finetune(bench: Bench, name: str, train_prompt: Callable[[list[Examp
     other = None if backend is bench.backend else backend
     variants, first = [], None
     for i in range(opts.seeds):
-        result, lr_choice, grid = train_cached(bench, backend, name, train_pairs, dev_pairs, bench.task.seed + i)
+        result, lr_choice, grid = train_cached(bench, backend, name, train_pairs, dev_pairs, bench.task.seed + i,
+                                                   max_steps)
         first = first or (result, lr_choice, grid)
         variants.append(Variant(label if opts.seeds == 1 else f"{label}, seed {bench.task.seed + i}", eval_prompt,
                                 adapter=result.adapter_dir, adapter_id=str(result.adapter_dir),
@@ -156,7 +152,8 @@ def _learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_
     for frac in LEARNING_CURVE_FRACTIONS:
         subset = [bench.train[i] for i in sorted(order[: max(4, int(frac * len(order)))])]
         pairs = list(zip(train_prompt(subset), [e.output for e in subset]))
-        result, _, _ = train_cached(bench, backend, f"{name}-curve", pairs, dev_pairs, bench.task.seed)
+        result, _, _ = train_cached(bench, backend, f"{name}-curve", pairs, dev_pairs, bench.task.seed,
+                                     bench.task.levers.finetune.max_steps)
         v = Variant(f"{int(frac * 100)}% of train", eval_prompt, adapter=result.adapter_dir,
                     adapter_id=str(result.adapter_dir), backend=other)
         rows.append({"fraction": frac, "train_examples": len(subset), "score": float(np.mean(bench.score_fn(v, bench.eval)))})
@@ -206,7 +203,7 @@ class FinetuneLever:
 
         label = ("LoRA adapter, instruction in user" if keep
                  else "LoRA adapter, the input alone (the adapter replaces the instruction)")
-        return prepare_finetune(bench, self.name, prompts, prompts, label)
+        return prepare_finetune(bench, self.name, prompts, prompts, label, bench.task.levers.finetune.max_steps)
 
 
 class CombinedLever:
@@ -245,7 +242,8 @@ class CombinedLever:
         eval_prompt = retrieval_builder(bench, index, k, "user", with_instruction=keep)
         prepared = prepare_finetune(bench, self.name, train_prompt, eval_prompt,
                                     f"LoRA trained with top-{k} chunks + {opts.distractors} distractor(s)"
-                                    + (", instruction in user" if keep else ", no instruction"))
+                                    + (", instruction in user" if keep else ", no instruction"),
+                                    opts.max_steps or bench.task.levers.finetune.max_steps)  # its rows are longer
         prepared.index_seconds = 0.0 if index.reused else index.build_seconds
         prepared.details.update({"top_k": k, "distractors": opts.distractors, "oracle_free_share": opts.oracle_free_share})
         prepared.artifacts.update({"index": str(index.dir / "faiss.index"), "chunks": str(index.dir / "chunks.jsonl")})
