@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 
@@ -43,3 +44,43 @@ def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
     if close:
         return "did you mean " + " or ".join(repr(c) for c in close) + "?"
     return "available: " + ", ".join(sorted(choices))
+
+
+# ---- never echo an unbounded value or a secret into a message ----
+
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+_SECRET_LIKE = re.compile(r"(?i)\b(sk-[A-Za-z0-9_-]{8,}|(?:ghp|gho|github_pat|hf|xox[abp]|AKIA)[A-Za-z0-9_-]{12,}"
+                          r"|eyJ[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{8,}|Bearer\s+[A-Za-z0-9._~+/-]{12,})")
+_LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=.]{32,}")
+
+
+def looks_like_secret(text: str) -> bool:
+    """True for strings shaped like API keys or tokens (sk-..., hf_..., a JWT, a long random token)."""
+    if _SECRET_LIKE.search(text) or _URL_CREDENTIALS.search(text):
+        return True
+    for token in _LONG_TOKEN.findall(text):
+        if not token.replace(".", "").replace("/", "").isalpha() and any(c.isdigit() for c in token) \
+                and any(c.isalpha() for c in token) and "/" not in token.strip("/"):
+            return True  # mixed letters and digits, 32+ chars, not a path: a key more often than not
+    return False
+
+
+def redact(text: str) -> str:
+    """`text` with credentials in URLs (`http://user:KEY@host`) and key-shaped tokens replaced by '***'."""
+    text = _URL_CREDENTIALS.sub(r"\1***@", text)
+    return _SECRET_LIKE.sub("***", text)
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A bounded, secret-free repr of a user value for an error message (never formats the whole of a huge or
+    deeply nested value, so a YAML alias bomb or a 1 MB string costs nothing to report)."""
+    import reprlib
+
+    if isinstance(value, str) and looks_like_secret(value):
+        return "(a value that looks like a secret, not shown)"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"(a number with about {int(value.bit_length() * 0.30103) + 1} digits)"
+    r = reprlib.Repr()
+    r.maxstring, r.maxother, r.maxlevel, r.maxlist, r.maxdict, r.maxlong = limit, limit, 2, 4, 4, 40
+    text = r.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
