@@ -96,3 +96,122 @@ def decode(data: bytes, path: Path) -> str:
         line = text[: text.index("\x00")].count("\n") + 1
         raise UserError(path, f"line {line}", "contains a NUL character", "this is not a text file; re-save it as UTF-8 text")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# ---- YAML: duplicate keys refused, alias expansion and nesting bounded, huge numbers refused ----
+
+MAX_YAML_NODES = 100_000   # values after alias expansion (a real task.yaml has a few hundred)
+MAX_YAML_DEPTH = 64        # nesting of mappings and lists
+MAX_NUMBER_DIGITS = 100
+
+
+class _YamlLimit(Exception):
+    def __init__(self, line: int | None, message: str, hint: str):
+        self.line, self.message, self.hint = line, message, hint
+
+
+def _yaml_loader():
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """SafeLoader that refuses duplicate keys and numbers too long to be meant."""
+
+        def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *base` may override keys on purpose
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = seen.get(key)
+                except TypeError:  # an unhashable key (a list or mapping as a key)
+                    raise _YamlLimit(line, "a key must be a plain value, not a list or mapping",
+                                     "check indentation and quoting") from None
+                if first is not None:
+                    raise _YamlLimit(line, f"duplicate key {shown_key(key)} (also on line {first})",
+                                     "YAML keeps only the last of two equal keys; merge them into one")
+                seen[key] = line
+            return super().construct_mapping(node, deep=deep)
+
+        def construct_yaml_int(self, node):  # type: ignore[no-untyped-def]
+            digits = sum(c.isdigit() for c in str(node.value))
+            if digits > MAX_NUMBER_DIGITS:
+                raise _YamlLimit(node.start_mark.line + 1, f"a number with {digits} digits",
+                                 "no setting needs more than a few digits; check for a pasted value")
+            return super().construct_yaml_int(node)
+
+        def construct_yaml_float(self, node):  # type: ignore[no-untyped-def]
+            if sum(c.isdigit() for c in str(node.value)) > MAX_NUMBER_DIGITS:
+                return self.construct_yaml_int(node)
+            return super().construct_yaml_float(node)
+
+    Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
+    Loader.add_constructor("tag:yaml.org,2002:float", Loader.construct_yaml_float)
+    return Loader
+
+
+def shown_key(key: object) -> str:
+    from .errors import shown
+
+    return shown(key, 40)
+
+
+def _check_size(root) -> None:  # type: ignore[no-untyped-def]
+    """Count values after alias expansion (memoized per node: linear in the document) and the nesting depth."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    # iterative post-order walk: deep documents must not hit Python's recursion limit here
+    stack: list[tuple[object, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        if id(node) in sizes and not done:
+            continue
+        if depth > MAX_YAML_DEPTH:
+            raise _YamlLimit(node.start_mark.line + 1, f"nested more than {MAX_YAML_DEPTH} levels deep",
+                             "task files are a few levels deep; check for runaway brackets")
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        if not done:
+            stack.append((node, depth, True))
+            stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
+            continue
+        sizes[id(node)] = 1 + sum(sizes.get(id(c), 1) for c in children)
+        if sizes[id(node)] > MAX_YAML_NODES:
+            raise _YamlLimit(node.start_mark.line + 1, f"expands to more than {MAX_YAML_NODES:,} values (anchors "
+                             "and aliases repeat their contents)", "write the values out, or use fewer aliases")
+
+
+def load_yaml(path: Path, limit: int = MAX_CONFIG_BYTES, text: str | None = None) -> object:
+    """Parse a user YAML file (read with `read_text` unless `text` is given); any problem is a one-line UserError
+    with the line: syntax, duplicate keys, alias bombs, runaway nesting, numbers with hundreds of digits."""
+    import yaml
+
+    if text is None:
+        text = read_text(path, limit)
+    loader = _yaml_loader()(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        _check_size(root)
+        return loader.construct_document(root)
+    except _YamlLimit as err:
+        raise UserError(path, f"line {err.line}" if err.line else None, err.message, err.hint) from None
+    except RecursionError:
+        raise UserError(path, None, "nested too deeply to read", "task files are a few levels deep; check for "
+                        "runaway brackets") from None
+    except yaml.YAMLError as err:
+        mark, context = getattr(err, "problem_mark", None), getattr(err, "context_mark", None)
+        where = f"line {mark.line + 1}" if mark else None
+        problem = getattr(err, "problem", None) or "invalid YAML"
+        if context is not None and getattr(err, "context", None) and (mark is None or context.line != mark.line):
+            problem += f", {err.context} that starts on line {context.line + 1}"  # e.g. an unclosed [
+        raise UserError(path, where, f"YAML syntax error: {problem}", "check indentation and quoting") from None
+    finally:
+        loader.dispose()
