@@ -94,7 +94,10 @@ def decode(data: bytes, path: Path) -> str:
             raise UserError(path, f"line {line}", f"not valid UTF-8 (byte 0x{data[err.start]:02x})", hint) from None
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
-        raise UserError(path, f"line {line}", "contains a NUL character", "this is not a text file; re-save it as UTF-8 text")
+        looks_utf16 = text[:200].count("\x00") > len(text[:200]) // 4
+        hint = ("it looks like UTF-16 without a byte-order mark; re-save it as UTF-8" if looks_utf16
+                else "this is not a text file; re-save it as UTF-8 text")
+        raise UserError(path, f"line {line}", "contains a NUL character", hint)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
