@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from .costs import DEFAULT_HORIZON_MONTHS
 from .data import Document, Example, content_hash, corpus_chunks_at_most, load_corpus, load_examples, split_dev
 from .analysis import analyse, environment, task_prices
 from .decide import FINETUNE_RISK_CODES, LeverSummary, cheaper_later
-from .errors import UserError, did_you_mean
+from .errors import UserError, did_you_mean, shown
 from .resources import free_ram
 from .levers.base import Bench, Lever, Variant
 from .levers.finetune import CombinedLever, FinetuneLever
@@ -28,7 +29,7 @@ from .levers.retrieval import RetrievalLever, search_clock
 from .progress import Reporter
 from .runs import JsonlCache, write_json, write_jsonl
 from .scoring import Rubric, load_rubric
-from .spec import Task, load_task, pinpoint
+from .spec import MAX_SEED, EndpointModel, Task, load_task, pinpoint
 
 LEVERS: dict[str, Lever] = {lever.name: lever for lever in (PromptLever(), RetrievalLever(), FinetuneLever(),
                                                             CombinedLever())}
@@ -58,13 +59,18 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
     names = levers or list(LEVERS)
     for name in names:
         if name not in LEVERS:
-            raise UserError(None, "--levers", f"unknown lever {name!r}", did_you_mean(name, list(LEVERS)))
+            raise UserError(None, "--levers", f"unknown lever {shown(name, 40)}", did_you_mean(name, list(LEVERS)))
     if limit is not None and limit < 1:
         raise UserError(None, "--limit", f"must be at least 1, got {limit}", "leave it out to use every eval example")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise UserError(None, "--seed", f"must be between 0 and {MAX_SEED}, got {shown(seed)}",
+                        "numpy and torch take seeds in 0 <= seed < 2**32")
     task = load_task(task_path)
     if seed is not None:
         task.seed = seed
     tf = task.task_file
+    check_key_variable(task)
+    check_levers_enabled(task, names, explicit=levers is not None)
     try:
         train = load_examples(task.resolve(task.data.train), "data.train", tf)
         evals = load_examples(task.resolve(task.data.eval), "data.eval", tf)
@@ -73,21 +79,27 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
         guard = load_examples(task.resolve(task.data.guard), "data.guard", tf) if task.data.guard else []
     except UserError as err:
         raise pinpoint(err) from None
+    check_something_runs(task, names, bool(corpus))
     if limit is not None:
         evals = evals[:limit]
     if len(train) < 8:
         raise UserError(task.resolve(task.data.train), None, f"only {len(train)} training examples",
                         "`data.train` needs at least 8, since a dev split is carved from them")
+    dev_max = len(train) // 2  # split_dev leaves at least half of train to train on and draw shots from
+    if task.data.dev_size is not None and task.data.dev_size > dev_max:
+        raise UserError(tf, task.locate("data.dev_size"), f"{task.data.dev_size} dev rows is more than half of the "
+                        f"{len(train)} training examples", f"use data.dev_size <= {dev_max}, or leave it out for "
+                        "the default (a quarter of train)")
     k_max = max(task.levers.prompt.shots)
     if "prompt" in names and task.levers.prompt.enabled and k_max > len(train) // 2:
         raise UserError(tf, task.locate("levers.prompt.shots"), f"k={k_max} is larger than the training pool allows",
                         f"use k <= {len(train) // 2} with {len(train)} training examples")
-    warnings = []
+    warnings = context_ids_without_corpus(task, train, evals, corpus)
     known = {d.id for d in corpus}
     missing = sorted({c for e in evals for c in e.context_ids} - known) if corpus else []
     if missing:
         warnings.append({"code": "unknown_context_ids",
-                         "message": f"{len(missing)} context_ids in the eval set name no corpus document (e.g. {missing[0]!r})"})
+                         "message": f"{len(missing)} context_ids in the eval set name no corpus document (e.g. {shown(missing[0], 40)})"})
     opts = task.levers.retrieval
     top_k = max(opts.top_k)
     if (corpus and "retrieval" in names and opts.enabled
@@ -97,6 +109,63 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
     exact = warnings_of(data_checks(train, evals, corpus))  # exact-text checks; compare reruns them with embeddings
     check_memory(task, evals, corpus)
     return Loaded(task, train, evals, corpus, rubric, names, warnings + exact, guard, exact)
+
+
+def check_key_variable(task: Task) -> None:
+    """`model.api_key_env` must name a set, non-blank environment variable (its value is never read out)."""
+    env = task.model.api_key_env if isinstance(task.model, EndpointModel) else None
+    if env and not os.environ.get(env, "").strip():
+        raise UserError(task.task_file, task.locate("model.api_key_env"), f"environment variable {env} is not set "
+                        "or empty", f"export {env}=... before running, or remove model.api_key_env for a local server")
+
+
+LEVER_OPTIONS = {"prompt": "prompt", "retrieval": "retrieval", "finetune": "finetune", "retrieval+finetune": "combined"}
+
+
+def check_levers_enabled(task: Task, names: list[str], explicit: bool) -> None:
+    """Refuse a run in which no lever would run because every one of them is disabled in task.yaml."""
+    if any(getattr(task.levers, LEVER_OPTIONS[n]).enabled for n in names):
+        return
+    if explicit:
+        raise UserError(None, "--levers", f"every lever chosen ({', '.join(names)}) is disabled in the task file",
+                        "choose an enabled lever, or set enabled: true under levers in task.yaml")
+    raise UserError(task.task_file, task.locate("levers"), "every lever is disabled",
+                    "set enabled: true for at least one of levers.prompt, retrieval, finetune, retrieval+finetune")
+
+
+def check_something_runs(task: Task, names: list[str], has_corpus: bool) -> None:
+    """Refuse a run in which every enabled lever would be skipped: retrieval levers without a corpus, fine-tuning
+    an endpoint that has no local `weights` (the levers' own skip reasons, known before any model work)."""
+    lv = task.levers
+    local_weights = isinstance(task.model, str) or bool(task.model.weights)
+    runs = {"prompt": lv.prompt.enabled, "retrieval": lv.retrieval.enabled and has_corpus,
+            "finetune": lv.finetune.enabled and local_weights,
+            "retrieval+finetune": (lv.combined.enabled and lv.finetune.enabled and lv.retrieval.enabled and has_corpus
+                                   and local_weights)}
+    if any(runs[n] for n in names):
+        return
+    enabled = [n for n in names if getattr(lv, LEVER_OPTIONS[n]).enabled]
+    why = [n + (": no data.corpus" if n in ("retrieval", "retrieval+finetune") and not has_corpus else
+                ": an endpoint without model.weights") for n in enabled]
+    raise UserError(task.task_file, task.locate("levers"), f"no lever can run ({'; '.join(why)})",
+                    "set data.corpus to documents for retrieval, set model.weights to fine-tune an endpoint's model, "
+                    "or enable the prompt lever")
+
+
+def context_ids_without_corpus(task: Task, train: list[Example], evals: list[Example],
+                               corpus: list[Document]) -> list[dict]:
+    """A warning when rows name gold documents (context_ids) but the task has no `data.corpus`: retrieval and
+    retrieval+finetune will be skipped, which is easy to miss when the corpus line was forgotten."""
+    if corpus:
+        return []
+    for field, rows in (("data.train", train), ("data.eval", evals)):
+        ex = next((e for e in rows if e.context_ids), None)
+        if ex is not None:
+            return [{"code": "context_ids_without_corpus",
+                     "message": f"{field} rows name corpus documents (context_ids, e.g. row {shown(ex.id, 40)}) but "
+                                f"{task.locate('data')} has no corpus; retrieval and retrieval+finetune will be skipped "
+                                "(set data.corpus, or remove the context_ids)"}]
+    return []
 
 
 def check_memory(task: Task, evals: list[Example], corpus: list[Document]) -> None:

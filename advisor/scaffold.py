@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 
-from .errors import UserError
+from .errors import UserError, display_path, redact
 from .runs import atomic_write_text
 
 TASK_YAML = """\
@@ -45,17 +47,38 @@ FACTS = [
 PHRASINGS = ["{q}", "Quick question: {q}", "{q} Thanks!", "Hi, {q}", "Could you tell me: {q}"]
 
 
+def task_name_for(directory: Path) -> str:
+    """A task name from the folder's name that `load_task` accepts (letters, digits, - _ .; not starting with a
+    dot), written as a quoted YAML string so that a folder called `no` or `2024` stays text."""
+    import yaml
+
+    name = re.sub(r"[^\w.-]+", "-", directory.resolve().name).strip("-.")[:80].strip("-.")
+    name = name if name and redact(name) == name else "my-task"  # a folder named like a key
+    return name if yaml.safe_load(f"name: {name}") == {"name": name} else json.dumps(name)
+
+
 def scaffold(directory: Path) -> list[Path]:
+    """Write a working task folder (task.yaml, tiny data, three documents) into `directory`."""
     task_file = directory / "task.yaml"
-    if task_file.exists():
-        raise UserError(task_file, None, "already exists", "choose an empty folder")
+    try:
+        if os.path.lexists(task_file):
+            raise UserError(task_file, None, "already exists", "choose an empty folder")
+        if directory.exists() and not directory.is_dir():
+            raise UserError(directory, None, "is not a folder", "give the path of a new or empty folder")
+        name = task_name_for(directory)
+    except OSError as err:
+        raise UserError(directory, None, f"cannot be used: {err.strerror}", "give the path of a new or empty folder") from None
     rows = [{"input": p.format(q=q), "output": a, "context_ids": [doc]} for p in PHRASINGS for q, a, doc in FACTS]
     train, evals = [r for i, r in enumerate(rows) if i % 4], [r for i, r in enumerate(rows) if i % 4 == 0]
-    written = {task_file: TASK_YAML.format(name=directory.resolve().name or "my-task")}
+    written = {task_file: TASK_YAML.format(name=name)}
     written[directory / "data" / "train.jsonl"] = "".join(json.dumps(r) + "\n" for r in train)
     written[directory / "data" / "eval.jsonl"] = "".join(json.dumps(r) + "\n" for r in evals)
-    for name, text in DOCS.items():
-        written[directory / "docs" / name] = text + "\n"
-    for path, text in written.items():
-        atomic_write_text(path, text)
+    for doc, text in DOCS.items():
+        written[directory / "docs" / doc] = text + "\n"
+    try:
+        for path, text in written.items():
+            atomic_write_text(path, text)
+    except OSError as err:
+        where = display_path(err.filename) if err.filename else display_path(directory)
+        raise UserError(where, None, f"cannot write: {err.strerror}", "check the folder's permissions and free space") from None
     return list(written)

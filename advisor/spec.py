@@ -2,22 +2,95 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlparse
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, Strict, ValidationError,
+                      ValidationInfo, field_validator)
+from pydantic_core import PydanticCustomError
 
-from .errors import UserError, did_you_mean
+from .errors import UserError, did_you_mean, looks_like_secret, redact, shown
+from .files import MAX_CONFIG_BYTES, load_yaml, read_text
 
 DEFAULT_MODEL = "smollm2-135m"
 MAX_TOP_K = 1000  # chunks in one prompt; far beyond any context window
 LEVER_NAMES = ("prompt", "retrieval", "finetune", "retrieval+finetune")
+MAX_SEED = 2**32 - 1  # numpy and torch take seeds in 0 <= seed < 2**32
+MAX_NAME_BYTES = 200  # the run folder's name; file systems allow 255 bytes
+MAX_REF_CHARS = 1000  # a model folder, hub id or embedder: longer is a pasted value, not a path
+YAML_BOOLEANS = "true/false, yes/no and on/off are booleans in YAML"
+
+
+def _is_key(text: str) -> bool:
+    """True for text with a known key shape (sk-..., hf_..., ghp_..., a JWT, user:key@ in a URL). Stricter than
+    `looks_like_secret`, whose long-token rule also matches names like my-bakery-qa-2024-with-more-data-v2:
+    good enough to hide a value, not to refuse one."""
+    return redact(text) != text
+
+
+def _has_secret(value: Any, budget: list[int]) -> bool:
+    """True when a string anywhere in `value` (lists, mappings; the first few thousand items) looks like a key."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        return False
+    if isinstance(value, str):
+        return looks_like_secret(value)
+    if isinstance(value, dict):
+        return any(_has_secret(k, budget) or _has_secret(v, budget) for k, v in value.items())
+    if isinstance(value, (list, tuple, set)):
+        return any(_has_secret(v, budget) for v in value)
+    return False
+
+
+def shown_value(value: Any) -> str:
+    """`errors.shown`, also for a list or mapping that holds a secret-looking string (never echoed)."""
+    if not isinstance(value, str) and _has_secret(value, [2000]):
+        return "(a value that looks like a secret, not shown)"
+    return shown(value)
+
+
+def refuse(message: str, hint: str | None = None) -> PydanticCustomError:
+    """A validation error with our own message and hint (pydantic keeps both; `load_task` prints them)."""
+    return PydanticCustomError("task_value", "{message}", {"message": message, "hint": hint})
+
+
+def _no_bool(kind: str, words: str):
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):  # YAML reads yes/no/on/off as booleans; int(True) would silently be 1
+            raise PydanticCustomError(kind, words)
+        return value
+
+    return BeforeValidator(check)
+
+
+Whole = Annotated[int, _no_bool("int_type", "Input should be a valid integer")]   # an int, never a bool
+Number = Annotated[float, _no_bool("float_type", "Input should be a valid number")]  # a finite float, never a bool
+Flag = Annotated[bool, Strict()]  # true or false only: not 1, not 'yes'
+
+
+def _control_char(text: str, allowed: str = "") -> str | None:
+    """The first control character in `text` (NUL, escape, line separators ...) not in `allowed`, else None."""
+    return next((c for c in text if c not in allowed and unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
+
+
+def _plain_text(value: str, what: str) -> str:
+    """A one-line reference (model folder, hub id, model name): not blank, no control characters, bounded."""
+    if not value.strip():
+        raise refuse("must not be blank", f"give {what}")
+    if len(value) > MAX_REF_CHARS:
+        raise refuse(f"is {len(value):,} characters long", f"give {what}; this looks like a pasted value")
+    bad = _control_char(value)
+    if bad is not None:
+        raise refuse(f"contains the control character U+{ord(bad):04X}", "remove it (check the quoting in task.yaml)")
+    return value
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class EndpointModel(_Strict):
@@ -27,23 +100,46 @@ class EndpointModel(_Strict):
     name: str = Field(description="the model name the server expects")
     api_key_env: str | None = Field(None, description="NAME of the environment variable holding the key")
     weights: str | None = Field(None, description="local folder or Hugging Face id of the same weights, for finetune")
-    concurrency: int = Field(4, ge=1, le=256)
-    timeout: float = Field(60.0, gt=0)
-    max_retries: int = Field(4, ge=0, le=20)
+    concurrency: Whole = Field(4, ge=1, le=256)
+    timeout: Number = Field(60.0, gt=0)
+    max_retries: Whole = Field(4, ge=0, le=20)
 
     @field_validator("base_url")
     @classmethod
     def _url(cls, v: str) -> str:
-        parsed = urlparse(v)
+        no_key = "put the key in an environment variable and name it in model.api_key_env"
+        try:
+            parsed = urlparse(v)
+            parsed.port  # raises for a port that is not a number from 0 to 65535
+        except ValueError:
+            raise refuse("is not a valid URL (check the host and port)", "e.g. http://127.0.0.1:8000/v1") from None
+        if "@" in parsed.netloc or "@" in v.split("/")[0]:
+            raise refuse("must not contain credentials (user:key@host)", no_key)  # the value is never shown
+        params = {k.lower() for k, _ in parse_qsl(parsed.query, keep_blank_values=True)}
+        if _is_key(v) or any(word in k for k in params for word in ("key", "token", "secret", "password", "auth")):
+            raise refuse("looks like it contains an API key", no_key)
+        if len(v) > 2000 or _control_char(v) is not None or any(c.isspace() for c in v):
+            raise refuse("must be an http(s) URL without spaces or control characters", "e.g. http://127.0.0.1:8000/v1")
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ValueError("must be an http(s) URL such as http://127.0.0.1:8000/v1")
         return v.rstrip("/")
 
+    @field_validator("name", "weights")
+    @classmethod
+    def _reference(cls, v: str | None, info: ValidationInfo) -> str | None:
+        what = "the model name the server lists" if info.field_name == "name" else "a folder or Hugging Face id"
+        return None if v is None else _plain_text(v, what)
+
     @field_validator("api_key_env")
     @classmethod
     def _env_name(cls, v: str | None) -> str | None:
-        if v is not None and (not v.replace("_", "").isalnum() or v.startswith(("sk-", "sk_"))):
-            raise ValueError("give the NAME of an environment variable (e.g. OPENAI_API_KEY), never the key itself")
+        if v is None:
+            return v
+        env_shaped = "_" in v and v == v.upper()  # MY_COMPANY_OPENAI_KEY_2024: long, but clearly a name
+        if (not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", v) or v.lower().startswith(("sk-", "sk_"))
+                or (looks_like_secret(v) and not env_shaped)):
+            raise refuse("give the NAME of an environment variable (e.g. OPENAI_API_KEY), never the key itself",
+                         "export OPENAI_API_KEY=... in your shell, then write api_key_env: OPENAI_API_KEY")
         return v
 
 
@@ -52,7 +148,7 @@ class DataSpec(_Strict):
     eval: Path = Field(description="held-out .jsonl or .csv rows the levers are scored on, relative to task.yaml")
     corpus: list[Path] = Field(default_factory=list)
     guard: Path | None = None
-    dev_size: int | None = Field(None, ge=4, description="rows carved from train for choosing variants "
+    dev_size: Whole | None = Field(None, ge=4, description="rows carved from train for choosing variants "
                                                          "(default a quarter of train, 8 to 96; at most half)")
 
     @field_validator("corpus", mode="before")
@@ -62,8 +158,8 @@ class DataSpec(_Strict):
 
 
 class PromptOptions(_Strict):
-    enabled: bool = True
-    shots: list[int] = Field(default_factory=lambda: [0, 4])
+    enabled: Flag = True
+    shots: list[Whole] = Field(default_factory=lambda: [0, 4])
     selection: list[Literal["fixed", "nearest"]] = Field(default_factory=lambda: ["fixed", "nearest"])
     placements: list[Literal["system", "user"]] = Field(default_factory=lambda: ["system", "user"])
 
@@ -76,23 +172,28 @@ class PromptOptions(_Strict):
 
 
 class RetrievalOptions(_Strict):
-    enabled: bool = True
-    top_k: list[int] = Field(default_factory=lambda: [2, 4], description="k values tried on dev")
-    chunk_tokens: int = Field(160, ge=16, le=2048)
-    chunk_overlap: int = Field(32, ge=0)
+    enabled: Flag = True
+    top_k: list[Whole] = Field(default_factory=lambda: [2, 4], description="k values tried on dev")
+    chunk_tokens: Whole = Field(160, ge=16, le=2048)
+    chunk_overlap: Whole = Field(32, ge=0)
     embedder: str | None = Field(None, description="sentence-transformers folder or id; default bundled MiniLM")
 
     @field_validator("top_k", mode="before")
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
-        return [v] if isinstance(v, int) else v
+        return [v] if isinstance(v, (int, float, str)) else v  # a bool stays one, to be refused as a bool
 
     @field_validator("top_k")
     @classmethod
     def _positive(cls, v: list[int]) -> list[int]:
         if not v or any(k < 1 or k > MAX_TOP_K for k in v):
-            raise ValueError(f"each k must be between 1 and {MAX_TOP_K}, got {v}")
+            raise ValueError(f"each k must be between 1 and {MAX_TOP_K}, got {shown_value(v)}")
         return sorted(set(v))
+
+    @field_validator("embedder")
+    @classmethod
+    def _embedder(cls, v: str | None) -> str | None:
+        return None if v is None else _plain_text(v, "a sentence-transformers folder or Hugging Face id")
 
     @field_validator("chunk_overlap")
     @classmethod
@@ -104,26 +205,33 @@ class RetrievalOptions(_Strict):
 
 
 class FinetuneOptions(_Strict):
-    enabled: bool = True
-    rank: int = Field(16, gt=0, le=1024)
-    alpha: float = Field(32, gt=0)
-    dropout: float = Field(0.05, ge=0, lt=1)
+    enabled: Flag = True
+    rank: Whole = Field(16, gt=0, le=1024)
+    alpha: Number = Field(32, gt=0)
+    dropout: Number = Field(0.05, ge=0, lt=1)
     target_modules: Union[Literal["all-linear"], list[str]] = "all-linear"
-    epochs: int = Field(3, ge=1, le=50)
-    lr: Union[Literal["auto"], float, list[float]] = "auto"
-    batch_size: int = Field(8, ge=1, le=512)
-    warmup_ratio: float = Field(0.1, ge=0, lt=1)
-    patience: int = Field(1, ge=0, description="epochs without dev-loss improvement before stopping")
-    max_length: int = Field(512, ge=32)
-    max_steps: int | None = Field(None, ge=1, strict=True, description="the step budget: the schedule ends after this many optimizer "
+    epochs: Whole = Field(3, ge=1, le=50)
+    lr: Union[Literal["auto"], Number, list[Number]] = "auto"
+    batch_size: Whole = Field(8, ge=1, le=512)
+    warmup_ratio: Number = Field(0.1, ge=0, lt=1)
+    patience: Whole = Field(1, ge=0, le=1000, description="epochs without dev-loss improvement before stopping")
+    max_length: Whole = Field(512, ge=32, le=1_000_000)
+    max_steps: int | None = Field(None, ge=1, le=10**9, strict=True, description="the step budget: the schedule ends after this many optimizer "
                                                           "steps (default: epochs x steps per epoch)")
-    max_train_minutes: float | None = Field(None, gt=0, description="a safety net, not a budget: a lever it stops "
+    max_train_minutes: Number | None = Field(None, gt=0, description="a safety net, not a budget: a lever it stops "
                                                                     "is marked undertrained")
-    seeds: int = Field(1, ge=1, le=10, description="train this many times; training noise enters the intervals")
-    processes: int = Field(1, ge=1, le=64, description="data-parallel training processes (torchrun; GPUs or CPU/gloo)")
-    keep_instruction: bool = Field(False, description="train and prompt with the instruction; default: the input alone, "
+    seeds: Whole = Field(1, ge=1, le=10, description="train this many times; training noise enters the intervals")
+    processes: Whole = Field(1, ge=1, le=64, description="data-parallel training processes (torchrun; GPUs or CPU/gloo)")
+    keep_instruction: Flag = Field(False, description="train and prompt with the instruction; default: the input alone, "
                                                       "since fine-tuning replaces the instruction and shortens prompts")
-    learning_curve: bool = Field(False, description="also train on 25% and 50% of train and score each")
+    learning_curve: Flag = Field(False, description="also train on 25% and 50% of train and score each")
+
+    @field_validator("lr", mode="before")
+    @classmethod
+    def _lr_kind(cls, v: Any) -> Any:
+        if isinstance(v, bool) or (isinstance(v, list) and any(isinstance(x, bool) for x in v)):
+            raise refuse(f"expected 'auto' or a number or a list, got {shown_value(v)}", YAML_BOOLEANS + "; write e.g. 1e-3")
+        return v
 
     @field_validator("lr")
     @classmethod
@@ -139,10 +247,10 @@ class FinetuneOptions(_Strict):
 class CombinedOptions(_Strict):
     """retrieval+finetune: LoRA trained with retrieved context in the prompt (RAFT, with distractors)."""
 
-    enabled: bool = True
-    distractors: int = Field(1, ge=0, le=10, description="random chunks added to each training context")
-    oracle_free_share: float = Field(0.2, ge=0, le=1, description="share of training rows whose context is distractors only")
-    max_steps: int | None = Field(None, ge=1, strict=True, description="this lever's step budget (its rows are longer); default: "
+    enabled: Flag = True
+    distractors: Whole = Field(1, ge=0, le=10, description="random chunks added to each training context")
+    oracle_free_share: Number = Field(0.2, ge=0, le=1, description="share of training rows whose context is distractors only")
+    max_steps: int | None = Field(None, ge=1, le=10**9, strict=True, description="this lever's step budget (its rows are longer); default: "
                                                           "levers.finetune.max_steps")
 
 
@@ -152,24 +260,38 @@ class LeverOptions(_Strict):
     finetune: FinetuneOptions = Field(default_factory=FinetuneOptions)
     combined: CombinedOptions = Field(default_factory=CombinedOptions, alias="retrieval+finetune")
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class GenerationOptions(_Strict):
-    max_new_tokens: int | None = Field(None, ge=1, le=4096, description="default: from the training outputs")
+    max_new_tokens: Whole | None = Field(None, ge=1, le=4096, description="default: from the training outputs")
     batch_size: Union[Literal["auto"], Annotated[int, Field(ge=1, le=512)]] = Field(
         "auto", description="rows per generation batch; auto: as many as a quarter of free memory holds, up to "
                             "32 on CPU and 256 on a GPU")
+
+    @field_validator("batch_size", mode="before")
+    @classmethod
+    def _batch_size(cls, v: Any) -> Any:
+        """One message for both branches of 'auto' | 1..512 (pydantic would report each branch's error)."""
+        if v == "auto" and isinstance(v, str):
+            return v
+        if isinstance(v, bool) or not isinstance(v, int):
+            hint = YAML_BOOLEANS if isinstance(v, bool) else "leave it out for auto"
+            raise refuse(f"must be 'auto' or a whole number >= 1, got {shown_value(v)}", hint)
+        if not 1 <= v <= 512:
+            bound = ">= 1" if v < 1 else "<= 512"
+            raise refuse(f"must be 'auto' or a whole number {bound}, got {shown_value(v)}", "leave it out for auto")
+        return v
 
 
 class CostOptions(_Strict):
     """Prices for the cost model: token prices for an endpoint, or the hourly cost of the machine for local runs."""
 
-    price_per_1m_input: float | None = Field(None, ge=0)
-    price_per_1m_output: float | None = Field(None, ge=0)
-    machine_cost_per_hour: float | None = Field(0.20, ge=0, description="default: a small cloud CPU machine")
-    calls_per_month: float | None = Field(10_000, ge=0)
-    min_yearly_saving: float = Field(100.0, ge=0, description="a costlier-to-build lever wins on cost alone only if it "
+    price_per_1m_input: Number | None = Field(None, ge=0)
+    price_per_1m_output: Number | None = Field(None, ge=0)
+    machine_cost_per_hour: Number | None = Field(0.20, ge=0, description="default: a small cloud CPU machine")
+    calls_per_month: Number | None = Field(10_000, ge=0)
+    min_yearly_saving: Number = Field(100.0, ge=0, description="a costlier-to-build lever wins on cost alone only if it "
                                                                "saves at least this much over 12 months")
 
 
@@ -182,8 +304,8 @@ class DecisionOptions(_Strict):
 
 
 class Task(_Strict):
-    name: str = Field(min_length=1, max_length=100, description="a short name; it names the run folder")
-    instruction: str = Field(min_length=1, description="what the model should do, in a sentence or two")
+    name: str = Field(max_length=100, description="a short name; it names the run folder")
+    instruction: str = Field(description="what the model should do, in a sentence or two")
     model: Union[str, EndpointModel] = DEFAULT_MODEL
     data: DataSpec = Field(description="`train:` and `eval:` paths (and optionally `corpus:`), relative to task.yaml")
     rubric: Union[str, list[dict], dict] = Field(
@@ -192,7 +314,7 @@ class Task(_Strict):
     generation: GenerationOptions = Field(default_factory=GenerationOptions)
     costs: CostOptions = Field(default_factory=CostOptions)
     decision: DecisionOptions = Field(default_factory=DecisionOptions)
-    seed: int = 0
+    seed: Whole = Field(0, description="0 to 4294967295 (numpy and torch seeds)")
 
     # set by load_task, not by the user
     task_file: Path = Field(Path("task.yaml"), exclude=True)
@@ -201,8 +323,49 @@ class Task(_Strict):
     @field_validator("name")
     @classmethod
     def _slug(cls, v: str) -> str:
+        """`name` names the run folder (runs/NAME): one safe folder name."""
+        folder = "it names the run folder, e.g. name: bakery-qa"
+        if not v.strip():
+            raise refuse("must not be blank", folder)
+        if _is_key(v):
+            raise refuse("looks like an API key (not shown)", folder + "; keys belong in an environment variable")
+        bad = _control_char(v)
+        if bad is not None:
+            raise refuse(f"contains the control character U+{ord(bad):04X}", folder)
         if "/" in v or "\\" in v or v.startswith("."):
-            raise ValueError("must not contain slashes or start with a dot (it names the run folder)")
+            raise refuse("must not contain slashes or start with a dot (it names the run folder)", folder)
+        if v != v.strip():
+            raise refuse("must not start or end with a space", folder)
+        if len(v.encode("utf-8")) > MAX_NAME_BYTES:
+            raise refuse(f"is {len(v.encode('utf-8'))} bytes long in UTF-8; a folder name takes at most {MAX_NAME_BYTES} bytes", folder)
+        return v
+
+    @field_validator("instruction")
+    @classmethod
+    def _instruction(cls, v: str) -> str:
+        if not v.strip():
+            raise refuse("must not be blank", "say what the model should do, in a sentence or two")
+        bad = _control_char(v, allowed="\t\n")
+        if bad is not None:
+            raise refuse(f"contains the control character U+{ord(bad):04X}", "remove it (check the quoting in task.yaml)")
+        return v
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            if _is_key(v):
+                raise refuse("looks like an API key (not shown)", "name a model folder, a Hugging Face id or an "
+                             "endpoint {base_url, name, api_key_env}; the key goes in an environment variable")
+            return _plain_text(v, "a model folder, a Hugging Face id or an endpoint {base_url, name}")
+        return v
+
+    @field_validator("seed")
+    @classmethod
+    def _seed(cls, v: int) -> int:
+        if not 0 <= v <= MAX_SEED:
+            raise refuse(f"must be between 0 and {MAX_SEED}, got {shown(v)}", "numpy and torch take seeds in "
+                         "0 <= seed < 2**32")
         return v
 
     @property
@@ -251,10 +414,18 @@ def _clean_loc(loc: tuple) -> tuple:
     return tuple(parts)
 
 
+def _key_text(part: object) -> str:
+    """A key as the user wrote it, unless it is long, odd or secret-looking (an unknown key is user text)."""
+    text = str(part)
+    if len(text) > 40 or looks_like_secret(text) or _control_char(text) is not None or not text.strip():
+        return shown(part, 40)
+    return text
+
+
 def _field_path(parts: tuple) -> str:
     out = ""
     for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + _key_text(part)
     return out
 
 
@@ -283,16 +454,17 @@ def _model_fields(parts: tuple) -> list[str]:
     return [n for n in model.model_fields if n != "task_file"] if model else []
 
 
-def _yaml_line(text: str, parts: tuple) -> int | None:
-    """Line of the deepest key of `parts` found in the YAML text (1-based), or None."""
+def _yaml_node(text: str, parts: tuple) -> tuple[int | None, Any]:
+    """(line, node) of the deepest key of `parts` found in the YAML text (line 1-based), or (None, None). Never
+    raises: this only adds a line number to an error that is already being reported."""
     try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return None
+        node = yaml.compose(text, Loader=yaml.SafeLoader)  # aliases stay shared nodes: no expansion here
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return None, None
     line = None
     for part in parts:
         if isinstance(node, yaml.MappingNode):
-            match = [(k, v) for k, v in node.value if k.value == part]
+            match = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part]
             if not match:
                 break
             line, node = match[0][0].start_mark.line + 1, match[0][1]
@@ -301,20 +473,21 @@ def _yaml_line(text: str, parts: tuple) -> int | None:
             line = node.start_mark.line + 1
         else:
             break
-    return line
+    return line, node
+
+
+def _yaml_line(text: str, parts: tuple) -> int | None:
+    """Line of the deepest key of `parts` found in the YAML text (1-based), or None."""
+    return _yaml_node(text, parts)[0]
 
 
 _KINDS = {"string_type": "a string", "int_type": "a whole number", "int_parsing": "a whole number",
           "int_from_float": "a whole number", "float_type": "a number", "float_parsing": "a number",
           "bool_type": "true or false", "bool_parsing": "true or false", "list_type": "a list",
-          "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping"}
+          "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
+          "finite_number": "a finite number", "path_type": "a path", "string_sub_type": "a string"}
 _BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="), "less_than": ("lt", "<"),
            "less_than_equal": ("le", "<=")}
-
-
-def _got(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _expected(error: dict) -> str:
@@ -329,27 +502,33 @@ def _message(errors: list[dict]) -> str:
     kind = first["type"]
     if len(errors) > 1:
         kinds = list(dict.fromkeys(_expected(e) for e in errors))
-        return f"expected {' or '.join(kinds)}, got {_got(first.get('input'))}"
+        return f"expected {' or '.join(kinds)}, got {shown_value(first.get('input'))}"
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
         return "unknown key"
+    if kind == "task_value":
+        return first["ctx"]["message"]
+    if kind == "invalid_key":
+        return f"a key must be text, got {shown_value(first.get('input'))}"
     if kind in _BOUNDS:
         key, op = _BOUNDS[kind]
-        return f"must be {op} {first['ctx'][key]}, got {_got(first.get('input'))}"
+        return f"must be {op} {first['ctx'][key]}, got {shown_value(first.get('input'))}"
     if kind == "string_too_short":
         return "must not be empty"
     if kind in _KINDS or kind == "literal_error":
-        return f"must be {_expected(first)}, got {_got(first.get('input'))}"
+        return f"must be {_expected(first)}, got {shown_value(first.get('input'))}"
     return first["msg"].removeprefix("Value error, ")
 
 
 def _pick(errors: list[dict]) -> tuple[tuple, list[dict]]:
     """The error to report and its union siblings: unknown keys first (a typo also makes a field 'missing'),
     then, within a union, the branch that got furthest (the one the user meant)."""
-    cleaned = [(_clean_loc(tuple(e["loc"])), e) for e in errors]
-    first_parts, first = next(((p, e) for p, e in cleaned if e["type"] == "extra_forbidden"), cleaned[0])
-    if first["type"] == "extra_forbidden":
+    cleaned = [(_clean_loc(tuple(e["loc"])[:-1]) if e["type"] == "invalid_key" else _clean_loc(tuple(e["loc"])), e)
+               for e in errors]  # a key that is not text: report it at its mapping
+    first_parts, first = next(((p, e) for p, e in cleaned if e["type"] in ("extra_forbidden", "invalid_key")),
+                              cleaned[0])
+    if first["type"] in ("extra_forbidden", "invalid_key"):
         return first_parts, [first]
     related = [(p, e) for p, e in cleaned if p[:len(first_parts)] == first_parts]
     deepest = max(len(p) for p, _ in related)
@@ -359,8 +538,36 @@ def _pick(errors: list[dict]) -> tuple[tuple, list[dict]]:
     return first_parts, [e for p, e in related if p == first_parts]
 
 
-def _hint_for(parts: tuple, errors: list[dict]) -> str | None:
+def _quote_hint(parts: tuple, value: Any, text: str) -> str:
+    """'quote it: name: "no"': YAML read the user's word as a boolean or number where text is expected."""
+    _, node = _yaml_node(text, parts)
+    written = node.value if isinstance(node, yaml.ScalarNode) else str(value).lower() if isinstance(value, bool) else str(value)
+    if len(written) > 30 or looks_like_secret(written):
+        return "quote it, so YAML reads it as text"
+    key = f"{parts[-1]}: " if parts and isinstance(parts[-1], str) else ""
+    why = (YAML_BOOLEANS if isinstance(value, bool) else "YAML reads it as a date" if isinstance(value, date)
+           else "YAML reads it as a number")
+    return f'{why}; quote it: {key}"{written}"'
+
+
+def _hint_for(parts: tuple, errors: list[dict], text: str = "") -> str | None:
     kind = errors[0]["type"]
+    value = errors[0].get("input")
+    if kind == "task_value":
+        return errors[0]["ctx"].get("hint")
+    if kind == "invalid_key":
+        return ("keys are names such as seed or levers; " + YAML_BOOLEANS if isinstance(value, bool) else
+                "keys are names such as seed or levers; quote a key that should be text")
+    if kind in ("string_type", "path_type") and isinstance(value, (bool, int, float, date)) and not errors[1:]:
+        return _quote_hint(parts, value, text)
+    if isinstance(value, bool) and kind in ("int_type", "float_type"):
+        return YAML_BOOLEANS + "; write a number"
+    if isinstance(value, bool):
+        return YAML_BOOLEANS + "; quote the word if you meant text"
+    if kind == "finite_number":
+        return ".inf and .nan are not usable values; write a number"
+    if kind in ("bool_type", "bool_parsing"):
+        return "write true or false, without quotes"
     if kind == "extra_forbidden":
         allowed = _model_fields(parts)
         return did_you_mean(str(parts[-1]), allowed) if allowed else None
@@ -372,41 +579,57 @@ def _hint_for(parts: tuple, errors: list[dict]) -> str | None:
 
 
 def pinpoint(err: UserError) -> UserError:
-    """`err` with 'line N' added when it names a field of a YAML file (task.yaml, a rubric file) that is there."""
+    """`err` with 'line N' added when it names a field of a YAML file (task.yaml, a rubric file) that is there.
+    The file is read with the safe reader (a FIFO or a huge file is skipped); any problem leaves `err` as it is."""
     if not (err.file and err.where and err.file.endswith((".yaml", ".yml"))) or re.search(r"\bline \d+", err.where):
         return err
     try:
-        text = Path(err.file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_text(Path(err.file), MAX_CONFIG_BYTES)
+    except (UserError, OSError, ValueError):
         return err
     line = _yaml_line(text, _parse_field_path(err.where))
     return UserError(err.file, f"{err.where} (line {line})", err.message, err.hint) if line else err
 
 
+def _find_binary(value: Any, parts: tuple) -> tuple | None:
+    """The field path of the first `!!binary` (bytes) value in the parsed YAML, else None (depth bounded by
+    load_yaml)."""
+    if isinstance(value, bytes):
+        return parts
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        found = _find_binary(child, (*parts, key))
+        if found is not None:
+            return found
+    return None
+
+
 def load_task(path: str | Path) -> Task:
     """Read and validate task.yaml; any problem is a one-line UserError naming the field."""
     path = Path(path)
-    if not path.is_file():
-        what = "is a folder, not a task file" if path.is_dir() else "task file not found"
-        raise UserError(path, None, what, "pass the path of a task.yaml; `advise init DIR` writes one")
-    data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+    # the name errors show: a path of thousands of characters is cut, so the error stays one short line
+    label = path if len(str(path)) <= 200 else Path(f"{str(path)[:60]}...{str(path)[-60:]}")
+    start = "pass the path of a task.yaml; `advise init DIR` writes one"
+    if str(path) in ("", "."):
+        raise UserError(path, None, "is a folder or an empty path, not a task file", start)
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise UserError(path, f"line {line}", "not valid UTF-8", "save the file as UTF-8") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark, context = getattr(err, "problem_mark", None), getattr(err, "context_mark", None)
-        where = f"line {mark.line + 1}" if mark else None
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        if context is not None and getattr(err, "context", None) and (mark is None or context.line != mark.line):
-            problem += f", {err.context} that starts on line {context.line + 1}"  # e.g. an unclosed [
-        raise UserError(path, where, f"YAML syntax error: {problem}", "check indentation and quoting") from None
+        text = read_text(path, MAX_CONFIG_BYTES)  # regular files only: a FIFO or /dev/zero never blocks
+    except UserError as err:
+        if err.where is None and err.message == "not found":
+            raise UserError(label, None, "task file not found", start) from None
+        if err.where is None and err.message.startswith("is a folder"):
+            raise UserError(label, None, "is a folder, not a task file", start) from None
+        raise UserError(label, err.where, err.message, err.hint) from None
+    raw = load_yaml(label, MAX_CONFIG_BYTES, text=text)
+    binary = _find_binary(raw, ())
+    if binary is not None:  # pydantic would read bytes as text where a string is expected
+        where = _field_path(binary) or "(top level)"
+        line = _yaml_line(text, binary)
+        raise UserError(label, where + (f" (line {line})" if line else ""), "a !!binary value is not allowed here",
+                        "write the value as plain text")
     if not isinstance(raw, dict):
         got = "an empty file" if raw is None else f"a {type(raw).__name__}"
-        raise UserError(path, None, f"expected a mapping of keys (name, instruction, data, rubric, ...), got {got}",
+        raise UserError(label, None, f"expected a mapping of keys (name, instruction, data, rubric, ...), got {got}",
                         "see `advise init DIR` for a working example")
     try:
         task = Task.model_validate(raw)
@@ -414,8 +637,8 @@ def load_task(path: str | Path) -> Task:
         parts, errors = _pick(err.errors())
         where = _field_path(parts) or "(top level)"
         line = _yaml_line(text, parts)  # for a missing key: the line of its parent, where it belongs
-        raise UserError(path, where + (f" (line {line})" if line else ""), _message(errors),
-                        _hint_for(parts, errors)) from None
+        raise UserError(label, where + (f" (line {line})" if line else ""), _message(errors),
+                        _hint_for(parts, errors, text)) from None
     task.task_file = path.resolve()
     task._source = text
     return task

@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import UserError, display_path, looks_like_secret, redact, shown
 from ..progress import Reporter
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -75,17 +75,39 @@ def resolve_model(spec: str, base_dir: Path, field: str, task_file: Path, report
 
     if spec in (DEFAULT_MODEL, "default"):
         return "HuggingFaceTB/SmolLM2-135M-Instruct (bundled Q4_1 GGUF, dequantized)", default_model_folder(reporter)
-    path = Path(spec).expanduser()
-    path = path if path.is_absolute() else base_dir / path
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise UserError(task_file, field, f"folder {path} has no config.json", "point at a transformers model folder")
-        return str(path.resolve()), path.resolve()
+    if redact(spec) != spec:  # a known key shape (sk-..., hf_...): never echoed, not into results.json either
+        raise UserError(task_file, field, "looks like an API key (not shown)",
+                        "name a model folder or a Hugging Face id; for an endpoint, the key goes in an environment "
+                        "variable named by model.api_key_env")
+    try:
+        path = Path(spec).expanduser()
+        path = path if path.is_absolute() else base_dir / path
+        is_dir = path.is_dir()
+        has_config = is_dir and (path / "config.json").is_file()
+    except (OSError, ValueError, RuntimeError) as err:  # a name too long, a NUL byte, ~user that does not exist
+        raise UserError(task_file, field, f"is not a usable folder or Hugging Face id ({_reason(err)})",
+                        "use a transformers folder, a Hugging Face id (org/name) or an endpoint {base_url, name}") from None
+    if is_dir:
+        if not has_config:
+            raise UserError(task_file, field, f"folder {_shown_path(path)} has no config.json",
+                            "point at a transformers model folder")
+        return redact(str(path.resolve())), path.resolve()
     looks_like_hub_id = spec.count("/") == 1 and not spec.startswith((".", "/", "~"))
     if looks_like_hub_id:
-        return spec, spec
-    raise UserError(task_file, field, f"model folder does not exist: {path}",
+        return redact(spec), spec
+    raise UserError(task_file, field, f"model folder does not exist: {_shown_path(path)}",
                     "use a transformers folder, a Hugging Face id (org/name) or an endpoint {base_url, name}")
+
+
+def _shown_path(path: Path) -> str:
+    """A path for a message: relative when inside the working folder, bounded, secret-free."""
+    text = display_path(path)
+    return text if len(text) <= 120 and not looks_like_secret(text) else shown(text, 120)
+
+
+def _reason(err: BaseException) -> str:
+    return getattr(err, "strerror", None) or ("it contains a NUL byte" if isinstance(err, ValueError)
+                                               else "the home folder in it does not exist")
 
 
 def fingerprint_folder(where: Path | str) -> str:

@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Callable
 
-from ..errors import UserError, did_you_mean
+from ..errors import UserError, did_you_mean, redact, shown
 from ..spec import EndpointModel
 from .base import Generation, Messages
 
@@ -25,6 +25,7 @@ NO_KEY = "not-needed"  # local servers ignore the key, but the client insists on
 RETRY_STATUSES = frozenset({408, 429})  # plus every 5xx
 FLUSH_SECONDS = 2.0  # hand finished results to the cache at least this often
 _KEYLIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{6,}")  # OpenAI-style keys a server might quote back
+_AUTH_HEADER = re.compile(r"(?i)\b(Basic|Bearer|Token)\s+[A-Za-z0-9._~+/=-]{6,}")  # an Authorization header quoted back
 
 
 def backoff_delays(retries: int, base: float = 0.5, cap: float = 30.0,
@@ -79,10 +80,12 @@ class OpenAIBackend:
                  backoff_cap: float = 30.0):
         self.spec = spec
         self.task_file = task_file
-        self.base_url = spec.base_url.rstrip("/")
+        self._url = spec.base_url.rstrip("/")  # for the client only; messages and records use base_url
+        # redacted: load refuses credentials in base_url, this is the second line of defence for library callers
+        self.base_url = redact(self._url)
         self.name = spec.name
         self.identity = f"openai:{self.base_url}/{self.name}"
-        self.description = f"{self.name} at {self.base_url}"
+        self.description = redact(f"{self.name} at {self.base_url}")
         self.concurrency = spec.concurrency
         self.max_retries = spec.max_retries
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
@@ -109,7 +112,7 @@ class OpenAIBackend:
             from openai import OpenAI
 
             # max_retries=0: we retry ourselves (tested, and we know when to stop and what to say)
-            self._client = OpenAI(base_url=self.base_url, api_key=self._key.value, timeout=self.spec.timeout,
+            self._client = OpenAI(base_url=self._url, api_key=self._key.value, timeout=self.spec.timeout,
                                   max_retries=0)
         return self._client
 
@@ -237,7 +240,9 @@ class OpenAIBackend:
         """A server's message, one line, without the key (or anything that looks like one)."""
         if self._key.value != NO_KEY:
             text = text.replace(self._key.value, "***")
-        text = _KEYLIKE.sub("sk-***", text)
+        if self._url != self.base_url:
+            text = text.replace(self._url, self.base_url)
+        text = redact(_AUTH_HEADER.sub(r"\1 ***", _KEYLIKE.sub("sk-***", text)))
         text = " ".join(text.split())
         return text if len(text) <= limit else text[:limit] + "..."
 
@@ -285,8 +290,12 @@ class OpenAIBackend:
         except Exception:
             served = None
         if served and self.name not in served:
-            return UserError(self.task_file, "model.name", f"the server has no model {self.name!r}",
-                             did_you_mean(self.name, served))
+            import difflib
+
+            close = difflib.get_close_matches(self.name, served, n=2, cutoff=0.5)
+            hint = did_you_mean(self.name, [redact(m if len(m) <= 80 else m[:77] + '...') for m in close or served[:20]])
+            return UserError(self.task_file, "model.name", f"the server has no model {shown(self.name)}",
+                             hint + (" ..." if not close and len(served) > 20 else ""))
         return UserError(self.task_file, "model.base_url", f"{self.base_url}/chat/completions was not found (404)",
                          "an OpenAI-compatible base_url usually ends with /v1")
 
