@@ -94,7 +94,11 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
     if "prompt" in names and task.levers.prompt.enabled and k_max > len(train) // 2:
         raise UserError(tf, task.locate("levers.prompt.shots"), f"k={k_max} is larger than the training pool allows",
                         f"use k <= {len(train) // 2} with {len(train)} training examples")
-    warnings = context_ids_without_corpus(task, train, evals, corpus)
+    context_ids_without_corpus(task, train, evals, corpus)
+    warnings: list[dict] = []
+    if getattr(corpus, "blank_skipped", 0):
+        warnings.append({"code": "blank_corpus_documents", "message": f"{corpus.blank_skipped} blank corpus files or "
+                         "rows were skipped (they hold no text to retrieve)"})
     known = {d.id for d in corpus}
     missing = sorted({c for e in evals for c in e.context_ids} - known) if corpus else []
     if missing:
@@ -152,12 +156,17 @@ def check_something_runs(task: Task, names: list[str], has_corpus: bool) -> None
                     "or enable the prompt lever")
 
 
-def context_ids_without_corpus(task: Task, train: list[Example], evals: list[Example],
-                               corpus: list[Document]) -> list[dict]:
-    """A warning when rows name gold documents (context_ids) but the task has no `data.corpus`: retrieval and
-    retrieval+finetune will be skipped, which is easy to miss when the corpus line was forgotten."""
+def context_ids_without_corpus(task: Task, train: list[Example], evals: list[Example], corpus: list[Document]) -> None:
+    """Rows that name gold documents (context_ids) need a corpus to name them in: without `data.corpus` the line
+    that sets it was most likely forgotten, and retrieval would be skipped without anyone meaning it."""
     if corpus:
-        return []
+        return
+    for field, rows in (("data.train", train), ("data.eval", evals)):
+        ex = next((e for e in rows if e.context_ids), None)
+        if ex is not None:
+            raise UserError(task.task_file, task.locate(field), f"rows name corpus documents (context_ids, e.g. row "
+                            f"{shown(ex.id, 40)}) but the task has no data.corpus",
+                            "set data.corpus to the documents folder, or remove context_ids from the rows")
     for field, rows in (("data.train", train), ("data.eval", evals)):
         ex = next((e for e in rows if e.context_ids), None)
         if ex is not None:

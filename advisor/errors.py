@@ -51,17 +51,19 @@ def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
 _SECRET_LIKE = re.compile(r"(?i)\b(sk-[A-Za-z0-9_-]{8,}|(?:ghp|gho|github_pat|hf|xox[abp]|AKIA)[A-Za-z0-9_-]{12,}"
                           r"|eyJ[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{8,}|Bearer\s+[A-Za-z0-9._~+/-]{12,})")
-_LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=.]{32,}")
+_LONG_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=.]{24,}")
 
 
 def looks_like_secret(text: str) -> bool:
-    """True for strings shaped like API keys or tokens (sk-..., hf_..., a JWT, a long random token)."""
+    """True for strings shaped like API keys or tokens: sk-..., hf_..., a JWT, credentials in a URL, or a long
+    token that mixes upper case, lower case and digits (or is long hex). Hyphenated names are not keys."""
     if _SECRET_LIKE.search(text) or _URL_CREDENTIALS.search(text):
         return True
     for token in _LONG_TOKEN.findall(text):
-        if not token.replace(".", "").replace("/", "").isalpha() and any(c.isdigit() for c in token) \
-                and any(c.isalpha() for c in token) and "/" not in token.strip("/"):
-            return True  # mixed letters and digits, 32+ chars, not a path: a key more often than not
+        for part in re.split(r"[-_./]", token):  # file and model names are words joined by separators
+            mixed = any(c.isupper() for c in part) and any(c.islower() for c in part) and any(c.isdigit() for c in part)
+            if (mixed and len(part) >= 20) or re.fullmatch(r"[0-9a-f]{32,}|[0-9A-F]{32,}", part):
+                return True
     return False
 
 
@@ -71,12 +73,22 @@ def redact(text: str) -> str:
     return _SECRET_LIKE.sub("***", text)
 
 
+def _holds_secret(value: object, depth: int = 0) -> bool:
+    """A secret-shaped string in `value` or the first few items of a list or mapping inside it."""
+    if isinstance(value, str):
+        return looks_like_secret(value[:10_000])
+    if depth < 2 and isinstance(value, (list, tuple, dict)):
+        items = list(value.items())[:8] if isinstance(value, dict) else list(value[:8])
+        return any(_holds_secret(item, depth + 1) for item in items)
+    return False
+
+
 def shown(value: object, limit: int = 60) -> str:
     """A bounded, secret-free repr of a user value for an error message (never formats the whole of a huge or
     deeply nested value, so a YAML alias bomb or a 1 MB string costs nothing to report)."""
     import reprlib
 
-    if isinstance(value, str) and looks_like_secret(value):
+    if _holds_secret(value):
         return "(a value that looks like a secret, not shown)"
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
         return f"(a number with about {int(value.bit_length() * 0.30103) + 1} digits)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -142,11 +143,22 @@ def _yaml_loader():
             if digits > MAX_NUMBER_DIGITS:
                 raise _YamlLimit(node.start_mark.line + 1, f"a number with {digits} digits",
                                  "no setting needs more than a few digits; check for a pasted value")
+            text = str(node.value).replace("_", "")
+            if ":" in text:
+                raise _YamlLimit(node.start_mark.line + 1, f"{shown_key(node.value)} is a base-60 number in YAML "
+                                 f"({super().construct_yaml_int(node)})", f'quote it if it is text: "{node.value}"')
+            if re.fullmatch(r"[-+]?0[0-9]+", text):
+                raise _YamlLimit(node.start_mark.line + 1, f"{shown_key(node.value)} is an octal number in YAML "
+                                 f"({super().construct_yaml_int(node)})",
+                                 f'write it without the leading zero, or quote it if it is text: "{node.value}"')
             return super().construct_yaml_int(node)
 
         def construct_yaml_float(self, node):  # type: ignore[no-untyped-def]
             if sum(c.isdigit() for c in str(node.value)) > MAX_NUMBER_DIGITS:
                 return self.construct_yaml_int(node)
+            if ":" in str(node.value):
+                raise _YamlLimit(node.start_mark.line + 1, f"{shown_key(node.value)} is a base-60 number in YAML "
+                                 f"({super().construct_yaml_float(node)})", f'quote it if it is text: "{node.value}"')
             return super().construct_yaml_float(node)
 
     Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)

@@ -64,7 +64,7 @@ def write_task(folder: Path, model: str, *, rubric="short_answer_qa", corpus=Tru
     forms = ["{q}", "Hi, {q}", "{q} Thanks!", "Quick one: {q}", "Please tell me: {q}", "{q} Cheers", "Hello! {q}",
              "Question: {q}", "I wonder: {q}"]
     pairs = [(f"{f} (#{r})" if r else f, fact) for r in range(repeat) for f in forms for fact in facts]
-    rows = [{"id": f"r{i}", "input": f.format(q=q), "output": a, "context_ids": [d]}
+    rows = [{"id": f"r{i}", "input": f.format(q=q), "output": a, **({"context_ids": [d]} if corpus else {})}
             for i, (f, (q, a, d)) in enumerate(pairs)]
     (folder / "data").mkdir(parents=True, exist_ok=True)
     (folder / "data" / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:n_train]))

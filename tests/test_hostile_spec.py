@@ -275,12 +275,14 @@ def test_quoted_no_stays_text(tmp_path: Path):
     assert task.name == "no" and task.levers.finetune.rank == 8
 
 
-def test_context_ids_without_corpus_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_context_ids_without_corpus_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Rows naming gold documents with no corpus: the corpus line was forgotten, so retrieval would silently skip."""
     materialize(Case("ctx", None, None, edits=(("  corpus: docs/\n", ""),), files={"data/train.jsonl": CTX_TRAIN}),
                 tmp_path)
     result = run_in(tmp_path, monkeypatch, "validate", "task.yaml")
-    assert result.exit_code == 0, result.output
-    assert "warning context_ids_without_corpus: data.train rows name corpus documents" in result.output
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: task.yaml: data.train (line 4): rows name corpus documents"), result.output
+    assert "set data.corpus" in result.output
 
 
 @pytest.mark.parametrize("folder, name", [("no", 'name: "no"'), ("2024", 'name: "2024"'), ("a: b#c", "name: a-b-c"),
