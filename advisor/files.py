@@ -161,6 +161,9 @@ def _yaml_loader():
                                  f"({super().construct_yaml_float(node)})", f'quote it if it is text: "{node.value}"')
             return super().construct_yaml_float(node)
 
+    # YAML 1.1 reads 1e-3 and 1e308 (no dot) as text; YAML 1.2 and every user mean a number
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+                                 list("-+0123456789"))
     Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
     Loader.add_constructor("tag:yaml.org,2002:float", Loader.construct_yaml_float)
     return Loader
