@@ -5,11 +5,14 @@ None when there is nothing to draw. Missing or null fields never raise: the char
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import math
 import re
 import textwrap
+import unicodedata
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -28,6 +31,7 @@ HIGHLIGHT = "#1d4ed8"
 MUTED = "#b6c0cc"
 INK = "#1f2933"
 GRID = "#e4e7eb"
+MAX_LABEL_CHARS = 40  # a criterion or lever name on an axis; longer names end in "…" (the tables show them whole)
 
 _RC = {
     "svg.fonttype": "none",  # text stays text: small, selectable, uses the page's sans-serif fallback
@@ -41,7 +45,17 @@ _RC = {
     "ytick.color": "#52606d",
     "text.color": INK,
     "legend.frameon": False,
+    # names are the user's text: "$x$", "a_b^c" or "\\frac" are drawn as typed, never parsed as mathtext or TeX
+    "text.parse_math": False,
+    "text.usetex": False,
 }
+
+
+def _label(value: object, limit: int = MAX_LABEL_CHARS) -> str:
+    """A name as chart text: control characters dropped (an SVG cannot hold NUL), one line, at most `limit`."""
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") else ch for ch in str(value))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def lever_color(name: str, order: int = 0) -> str:
@@ -79,7 +93,11 @@ def _figure(width: float, height: float) -> Figure:
 
 def _render(salt: str, label: str, width: float, height: float, draw) -> str | None:
     """Draw with a per-chart hash salt, so ids stay unique when several SVGs share one page."""
-    with rc_context({**_RC, "svg.hashsalt": f"advise-{salt}"}):
+    if not salt.isascii() or len(salt) > 60:  # ids stay distinct for long or non-ASCII lever names
+        salt = hashlib.sha256(salt.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    with rc_context({**_RC, "svg.hashsalt": f"advise-{salt}"}), warnings.catch_warnings():
+        # an emoji or a script the fonts lack still goes into the SVG as text; the browser finds a font for it
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
         fig = _figure(width, height)
         if draw(fig) is False:
             return None
@@ -113,7 +131,7 @@ def scoreboard_chart(results: dict) -> str | None:
                 ax.errorbar(mean, y, xerr=[[max(0.0, mean - lo)], [max(0.0, hi - mean)]], fmt="none",
                             ecolor=INK, elinewidth=1.4, capsize=4, zorder=3)
             # the numbers sit under the name, so they never run off the plot on a narrow figure
-            labels.append(f"{name}{'  ★' if name == recommended else ''}\n{mean:.3f}"
+            labels.append(f"{_label(name)}{'  ★' if name == recommended else ''}\n{mean:.3f}"
                           + (f" [{lo:.2f}, {hi:.2f}]" if has_ci else ""))
         ax.set_yticks(list(ys), labels)
         for tick, (name, *_) in zip(ax.get_yticklabels(), rows):
@@ -175,13 +193,13 @@ def criteria_chart(results: dict) -> str | None:
                 continue
             drawn = True
             ax.bar(xs, hs, width=width * 0.92, color=lever_color(str(lv.get("name")), i),
-                   label=str(lv.get("name")), zorder=2)
+                   label=_label(lv.get("name")), zorder=2)
             if any(lows) or any(highs):
                 ax.errorbar(xs, hs, yerr=[lows, highs], fmt="none", ecolor=INK, elinewidth=1,
                             capsize=2.5, zorder=3)
         if not drawn:
             return False
-        ax.set_xticks(range(len(names)), ["\n".join(textwrap.wrap(n, 16)) or n for n in names])
+        ax.set_xticks(range(len(names)), ["\n".join(textwrap.wrap(_label(n), 16)) or "?" for n in names])
         ax.set_ylim(0, 1.05)
         ax.set_ylabel("mean score")
         ax.grid(axis="y", color=GRID, zorder=0)
@@ -228,7 +246,7 @@ def loss_curve_chart(lever: dict) -> str | None:
         ax.grid(color=GRID)
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=11)
 
-    return _render(f"loss-{name}", f"Training and dev loss per step for {name}", WIDTH, 3.0, draw)
+    return _render(f"loss-{name}", f"Training and dev loss per step for {_label(name)}", WIDTH, 3.0, draw)
 
 
 def _calls(value: float, _pos: object = None) -> str:
@@ -285,7 +303,7 @@ def break_even_chart(results: dict) -> str | None:
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
         for name, i, ys in curves:
-            ax.plot(xs, ys, color=lever_color(name, i), linewidth=2, label=name)
+            ax.plot(xs, ys, color=lever_color(name, i), linewidth=2, label=_label(name))
         if volume is not None:
             ax.axvline(volume, color="#52606d", linestyle="--", linewidth=1)
             ax.annotate(f"your volume: {_calls(volume)}/month", xy=(volume, 1), xycoords=("data", "axes fraction"),

@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from advisor.errors import UserError, did_you_mean
+from advisor.errors import UserError, did_you_mean, display_path, shown
+from advisor.scoring import patterns
 
 Embed = Callable[[list[str]], Any]  # list[str] -> array (n, d) of L2-normalized vectors
 BatchFn = Callable[[list[str], list[str], "Embed | None"], list[float]]
@@ -56,14 +57,15 @@ def register(name: str) -> Callable[[Callable[..., Scorer]], Callable[..., Score
 
 def make_scorer(name: str, /, **options: Any) -> Scorer:
     """Build scorer `name`; errors carry `where` relative to the criterion ("scorer", "options.x")."""
-    factory = SCORERS.get(name)
+    factory = SCORERS.get(name) if isinstance(name, str) else None
     if factory is None:
-        raise UserError(None, "scorer", f"unknown scorer {name!r}", did_you_mean(name, list(SCORERS)))
+        raise UserError(None, "scorer", f"unknown scorer {shown(name, 40)}", did_you_mean(str(name)[:40], list(SCORERS)))
     params = inspect.signature(factory).parameters
     for key in options:
         if key not in params:
-            hint = did_you_mean(key, list(params)) if params else f"{name} takes no options"
-            raise UserError(None, f"options.{key}", f"unknown option {key!r} for scorer {name!r}", hint)
+            hint = did_you_mean(str(key)[:40], list(params)) if params else f"{name} takes no options"
+            raise UserError(None, f"options.{str(key)[:40]}", f"unknown option {shown(key, 40)} for scorer {name!r}",
+                            hint)
     for param in params.values():
         if param.default is inspect.Parameter.empty and param.name not in options:
             raise UserError(None, "options", f"scorer {name!r} needs option {param.name!r}")
@@ -77,13 +79,13 @@ def per_example(fn: Callable[[str, str], float]) -> BatchFn:
 
 # ---- option checks: a bad value names its option ----
 
-def _bad(option: str, message: str) -> UserError:
-    return UserError(None, f"options.{option}", message)
+def _bad(option: str, message: str, hint: str | None = None) -> UserError:
+    return UserError(None, f"options.{option}", message, hint)
 
 
 def _check_bool(option: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise _bad(option, f"must be true or false, got {value!r}")
+        raise _bad(option, f"must be true or false, got {shown(value)}")
     return value
 
 
@@ -91,16 +93,32 @@ def _check_count(option: str, value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _bad(option, f"must be a whole number >= 0, got {value!r}")
+        raise _bad(option, f"must be a whole number >= 0, got {shown(value)}")
     return value
 
 
 def _check_phrases(option: str, value: Any) -> list[str]:
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
-        raise _bad(option, f"must be a non-empty list of non-empty strings, got {value!r}")
+    if not isinstance(value, list) or not value:
+        raise _bad(option, f"must be a non-empty list of non-empty strings, got {shown(value)}")
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise _bad(f"{option}[{i}]", f"must be a non-empty string, got {shown(item)}")
     return value
+
+
+def _compile_phrases(option: str, phrases: list[str]) -> list[patterns.Pattern]:
+    if len(phrases) > patterns.MAX_PHRASES:
+        raise _bad(option, f"{len(phrases):,} phrases; the limit is {patterns.MAX_PHRASES:,}",
+                   "split them over several criteria")
+    compiled = []
+    for i, phrase in enumerate(phrases):
+        try:
+            compiled.append(patterns.compile_phrase(phrase))
+        except patterns.PatternError as err:
+            raise _bad(f"{option}[{i}]", f"cannot be matched: {err}", "use a shorter phrase") from None
+    return compiled
 
 
 # ---- text normalization ----
@@ -119,12 +137,6 @@ def squad_tokens(text: str) -> list[str]:
     """SQuAD answer normalization: lowercase, drop punctuation and articles, split on whitespace."""
     text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
     return _ARTICLES.sub(" ", text).split()
-
-
-def _phrase_pattern(phrase: str) -> re.Pattern[str]:
-    """Case-insensitive whole-word match for `phrase`, any whitespace between its words."""
-    body = r"\s+".join(re.escape(word) for word in phrase.split())
-    return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
 
 
 def _f1(pred: Counter, ref: Counter) -> float:
@@ -158,16 +170,16 @@ def contains(normalize: bool = True) -> Scorer:
 def regex(pattern: str, fullmatch: bool = False, ignore_case: bool = False) -> Scorer:
     """1 when `pattern` is found in the prediction (or matches all of it, trimmed, with fullmatch)."""
     if not isinstance(pattern, str) or not pattern:
-        raise _bad("pattern", f"must be a non-empty string, got {pattern!r}")
-    flags = re.IGNORECASE if _check_bool("ignore_case", ignore_case) else 0
+        raise _bad("pattern", f"must be a non-empty string, got {shown(pattern)}")
+    if len(pattern) > patterns.MAX_PATTERN_CHARS:
+        raise _bad("pattern", f"the pattern has {len(pattern):,} characters; the limit is "
+                   f"{patterns.MAX_PATTERN_CHARS:,}", "a regex this long is almost always pasted text; shorten it")
     try:
-        compiled = re.compile(pattern, flags)
-    except re.error as err:
-        raise _bad("pattern", f"invalid regular expression {pattern!r}: {err}") from None
-    if _check_bool("fullmatch", fullmatch):
-        fn = per_example(lambda p, _r: compiled.fullmatch(p.strip()) is not None)
-    else:
-        fn = per_example(lambda p, _r: compiled.search(p) is not None)
+        compiled = patterns.compile_pattern(pattern, _check_bool("ignore_case", ignore_case),
+                                            _check_bool("fullmatch", fullmatch))
+    except patterns.PatternError as err:
+        raise _bad("pattern", f"invalid regular expression {shown(pattern)}: {err}", patterns.RE2_HINT) from None
+    fn = per_example(lambda p, _r: compiled.matches(p))
     return Scorer("regex", True, fn, {"pattern": pattern, "fullmatch": fullmatch, "ignore_case": ignore_case})
 
 
@@ -182,8 +194,8 @@ def chrf(word_order: int = 0) -> Scorer:
     """sacrebleu chrF sentence score / 100 (word_order: 2 gives chrF++)."""
     from sacrebleu.metrics import CHRF
 
-    if word_order not in (0, 1, 2):
-        raise _bad("word_order", f"must be 0, 1 or 2, got {word_order!r}")
+    if isinstance(word_order, bool) or not isinstance(word_order, int) or word_order not in (0, 1, 2):
+        raise _bad("word_order", f"must be 0, 1 or 2, got {shown(word_order)}", "2 gives chrF++")
     metric = CHRF(word_order=word_order)
 
     def one(pred: str, ref: str) -> float:
@@ -242,23 +254,20 @@ def length_bounds(min_words: int | None = None, max_words: int | None = None,
 @register("keyword_coverage")
 def keyword_coverage(keywords: list[str]) -> Scorer:
     """Fraction of `keywords` present in the prediction (whole words, case-insensitive)."""
-    patterns = [_phrase_pattern(k) for k in _check_phrases("keywords", keywords)]
-    fn = per_example(lambda p, _r: sum(bool(pat.search(p)) for pat in patterns) / len(patterns))
+    compiled = _compile_phrases("keywords", _check_phrases("keywords", keywords))
+    fn = per_example(lambda p, _r: sum(pat.matches(p) for pat in compiled) / len(compiled))
     return Scorer("keyword_coverage", False, fn, {"keywords": keywords})
 
 
 @register("not_contains")
 def not_contains(phrases: list[str]) -> Scorer:
     """1 when none of `phrases` (e.g. banned phrases) appear in the prediction, whole words, any case."""
-    patterns = [_phrase_pattern(k) for k in _check_phrases("phrases", phrases)]
-    fn = per_example(lambda p, _r: not any(pat.search(p) for pat in patterns))
+    compiled = _compile_phrases("phrases", _check_phrases("phrases", phrases))
+    fn = per_example(lambda p, _r: not any(pat.matches(p) for pat in compiled))
     return Scorer("not_contains", True, fn, {"phrases": phrases})
 
 
 # ---- JSON scorers ----
-
-_FENCE = re.compile(r"```[\w+-]*[ \t]*\n?(.*?)```", re.DOTALL)
-
 
 def _parse_json_strict(text: str) -> dict | list | None:
     """The whole trimmed text as a JSON object or array, else None."""
@@ -269,11 +278,18 @@ def _parse_json_strict(text: str) -> dict | list | None:
     return value if isinstance(value, (dict, list)) else None
 
 
+_MAX_SCAN_STEPS = 2_000_000  # characters examined looking for an object: "{{{{..." would otherwise be quadratic
+
+
 def _first_balanced_object(text: str) -> dict | None:
     """The first `{...}` span (string-aware brace matching) that parses as a JSON object."""
+    budget = _MAX_SCAN_STEPS
     for start in (i for i, ch in enumerate(text) if ch == "{"):
+        if budget < 0:  # thousands of unclosed braces: not an answer with a JSON object in it
+            return None
         depth, in_string, escaped = 0, False, False
         for end in range(start, len(text)):
+            budget -= 1
             ch = text[end]
             if in_string:
                 if escaped:
@@ -296,7 +312,7 @@ def _first_balanced_object(text: str) -> dict | None:
 
 def parse_json_lenient(text: str) -> dict | list | None:
     """Parse model output as JSON: the whole text, else a ``` fenced block, else the first {...} object."""
-    for candidate in [text, *_FENCE.findall(text)]:
+    for candidate in [text, *patterns.fenced_blocks(text)]:
         value = _parse_json_strict(candidate)
         if value is not None:
             return value
@@ -311,42 +327,44 @@ def json_valid(lenient: bool = False) -> Scorer:
 
 
 def _load_schema_file(schema_file: Any) -> Any:
-    if not isinstance(schema_file, (str, Path)) or not str(schema_file):
-        raise _bad("schema_file", f"must be a path, got {schema_file!r}")
-    path = Path(schema_file)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        raise _bad("schema_file", f"schema file not found: {path}") from None
-    import yaml
+    """The schema in `schema_file`; a missing or special file names the option, bad content names the file."""
+    from advisor import files
+    from advisor.scoring.schemas import load_schema_file
 
+    if not isinstance(schema_file, (str, Path)) or not str(schema_file):
+        raise _bad("schema_file", f"must be a path, got {shown(schema_file)}")
+    path = Path(schema_file)
+    text = display_path(path)
+    text = text if len(text) <= 200 and text.isprintable() else shown(text, 200)
     try:
-        return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as err:
-        raise _bad("schema_file", f"{path} is not valid JSON/YAML: {' '.join(str(err).split())}") from None
+        files.check_regular_file(path)
+    except UserError as err:
+        if err.message == "not found":
+            raise _bad("schema_file", f"schema file not found: {text}", "paths are relative to the rubric's folder") \
+                from None
+        raise _bad("schema_file", f"schema file {text} {err.message}", err.hint) from None
+    return load_schema_file(path)
 
 
 @register("json_schema")
 def json_schema(schema: dict | None = None, schema_file: str | None = None) -> Scorer:
     """1 when the leniently parsed prediction validates against a JSON Schema (inline or from a file)."""
-    import jsonschema
+    from advisor.scoring import schemas
 
     if (schema is None) == (schema_file is None):
         raise UserError(None, "options", "json_schema needs exactly one of 'schema' (inline) or 'schema_file'")
-    option = "schema" if schema is not None else "schema_file"
-    loaded = schema if schema is not None else _load_schema_file(schema_file)
-    if not isinstance(loaded, (dict, bool)):
-        raise _bad(option, f"a JSON Schema must be a mapping, got {type(loaded).__name__}")
-    validator_cls = jsonschema.validators.validator_for(loaded)
-    try:
-        validator_cls.check_schema(loaded)
-    except jsonschema.SchemaError as err:
-        raise _bad(option, f"invalid JSON Schema: {err.message}") from None
-    validator = validator_cls(loaded)
+    if schema is not None:
+        loaded = schema
+        validator = schemas.checked_validator(schema, None, "options.schema")
+    else:
+        loaded = _load_schema_file(schema_file)
+        if not isinstance(loaded, (dict, bool)):
+            raise _bad("schema_file", f"a JSON Schema must be a mapping, got {type(loaded).__name__}")
+        validator = schemas.checked_validator(loaded, Path(str(schema_file)))
 
     def one(pred: str, _ref: str) -> float:
         value = parse_json_lenient(pred)
-        return value is not None and validator.is_valid(value)
+        return value is not None and schemas.is_valid(validator, value)
 
     return Scorer("json_schema", True, per_example(one), {"schema": loaded})
 
@@ -363,12 +381,20 @@ def _leaf(value: Any) -> str:
 
 
 def flatten_json(value: Any, path: tuple = ()) -> list[tuple[tuple, str]]:
-    """(path, leaf) pairs of a JSON value; path elements are keys and list indices."""
-    if isinstance(value, dict) and value:
-        return [pair for key, item in value.items() for pair in flatten_json(item, (*path, key))]
-    if isinstance(value, list) and value:
-        return [pair for i, item in enumerate(value) for pair in flatten_json(item, (*path, i))]
-    return [(path, _leaf(value))]
+    """(path, leaf) pairs of a JSON value; path elements are keys and list indices.
+
+    Iterative, so a prediction nested hundreds of levels deep is scored, not a RecursionError."""
+    pairs: list[tuple[tuple, str]] = []
+    stack: list[tuple[tuple, Any]] = [(path, value)]
+    while stack:
+        here, node = stack.pop()
+        if isinstance(node, dict) and node:
+            stack.extend(reversed([((*here, key), item) for key, item in node.items()]))
+        elif isinstance(node, list) and node:
+            stack.extend(reversed([((*here, i), item) for i, item in enumerate(node)]))
+        else:
+            pairs.append((here, _leaf(node)))
+    return pairs
 
 
 @register("json_field_f1")
@@ -386,7 +412,7 @@ def json_field_f1(fields: list[str] | None = None, all_or_nothing: bool = False)
         for i, (pred, ref) in enumerate(zip(preds, refs)):
             ref_value = _parse_json_strict(ref)
             if ref_value is None:
-                raise UserError(None, None, f"json_field_f1: reference #{i} is not a JSON object or array: {ref[:60]!r}",
+                raise UserError(None, None, f"json_field_f1: reference #{i} is not a JSON object or array: {shown(ref)}",
                                 "references must be plain JSON when the rubric uses json_field_f1")
             pred_value = parse_json_lenient(pred)
             f1 = 0.0 if pred_value is None else _f1(pairs(pred_value), pairs(ref_value))
