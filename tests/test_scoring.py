@@ -289,7 +289,7 @@ def test_error_inside_rubric_file_names_that_file(tmp_path: Path):
 def test_error_yaml_syntax_names_the_line(tmp_path: Path):
     (tmp_path / "bad.yaml").write_text("name: bad\ncriteria:\n  - scorer: exact_match\n   weight: [1\n")
     message = _error("bad.yaml", tmp_path)
-    assert message.startswith(f"{tmp_path / 'bad.yaml'}: line 4: invalid YAML")
+    assert message.startswith(f"{tmp_path / 'bad.yaml'}: line 4: YAML syntax error")
 
 
 def test_error_missing_schema_file(tmp_path: Path):
