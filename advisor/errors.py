@@ -29,11 +29,20 @@ class UserError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        loc = ": ".join(p for p in (display_path(self.file) if self.file else None, self.where) if p)
+        file = _printable(display_path(self.file), 200) if self.file else None
+        loc = ": ".join(p for p in (file, self.where) if p)
         text = f"{loc}: {self.message}" if loc else self.message
         if self.hint:
             text += f" (hint: {self.hint})"
-        return " ".join(text.split())  # always exactly one line
+        return " ".join(_printable(text).split())  # always exactly one line
+
+
+def _printable(text: str, limit: int | None = None) -> str:
+    """`text` with control characters (terminal escapes, NUL) shown as \\xNN, and cut in the middle past `limit`."""
+    if limit is not None and len(text) > limit:
+        text = text[: limit // 2 - 2] + "..." + text[-(limit // 2 - 2):]
+    return "".join(c if c.isprintable() or c in " \t\n" else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+                   for c in text)
 
 
 def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:
