@@ -192,9 +192,10 @@ def _criterion(item: Any, file: Path | str, where: str, base_dir: Path) -> Crite
     _check_name(name, file, f"{where}.name")
     weight = item.get("weight", 1.0)
     if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= MAX_WEIGHT:
-        hint = f"weights are relative; use numbers up to {MAX_WEIGHT:g}" \
-            if isinstance(weight, (int, float)) and not isinstance(weight, bool) and weight > MAX_WEIGHT else None
-        raise UserError(file, f"{where}.weight", f"{WEIGHT_RULE}, got {shown(weight)}", hint)
+        if isinstance(weight, (int, float)) and not isinstance(weight, bool) and weight > MAX_WEIGHT:
+            raise UserError(file, f"{where}.weight", f"must be at most {MAX_WEIGHT:,.0f}, got {shown(weight)}",
+                            "weights are relative: 2 and 1 mean the same as 2,000 and 1,000")
+        raise UserError(file, f"{where}.weight", f"{WEIGHT_RULE}, got {shown(weight)}")
     options = item.get("options")
     if options is None:
         options = {}
