@@ -80,6 +80,12 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
     except UserError as err:
         raise pinpoint(err) from None
     check_something_runs(task, names, bool(corpus))
+    for field, rows in (("data.train", train), ("data.eval", evals)):
+        bad = rubric.check_references([e.output for e in rows])
+        if bad is not None:
+            i, err = bad
+            raise UserError(task.resolve(getattr(task.data, field.split(".")[1])), f"row {shown(rows[i].id, 40)}",
+                            f"its output cannot be scored: {err.message}", err.hint)
     if limit is not None:
         evals = evals[:limit]
     if len(train) < 8:
@@ -464,7 +470,7 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
 
 
 def load_predictions(run_dir: Path, results: dict) -> dict[str, list[dict]]:
-    from .runs import read_jsonl
+    """Each ok lever's prediction records, read and checked by `runs.read_predictions` (paths stay in the run)."""
+    from .runs import read_predictions
 
-    return {lev["name"]: read_jsonl(run_dir / lev["artifacts"]["predictions"])
-            for lev in results["levers"] if lev["status"] == "ok"}
+    return read_predictions(run_dir, results)

@@ -212,7 +212,12 @@ def load_yaml(path: Path, limit: int = MAX_CONFIG_BYTES, text: str | None = None
 
     if text is None:
         text = read_text(path, limit)
-    loader = _yaml_loader()(text)
+    try:
+        loader = _yaml_loader()(text)
+    except yaml.reader.ReaderError as err:  # a control character: the reader refuses it before parsing starts
+        line = text[: max(0, err.position)].count("\n") + 1
+        raise UserError(path, f"line {line}", f"a control character (#x{err.character:04x}) YAML does not allow",
+                        "delete it: an invisible character, often pasted in from elsewhere") from None
     try:
         root = loader.get_single_node()
         if root is None:

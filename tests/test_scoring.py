@@ -109,8 +109,15 @@ def test_json_field_f1_values():
 
 
 def test_json_field_f1_rejects_non_json_reference():
-    with pytest.raises(UserError, match=r"reference #1 is not a JSON object"):
+    with pytest.raises(UserError, match=r"json_field_f1 needs a JSON object or array as the reference output, got 'Ada'"):
         make_scorer("json_field_f1").score_batch(["{}", "{}"], ["{}", "Ada"])
+
+
+def test_rubric_finds_the_reference_it_cannot_score(tmp_path: Path):
+    rubric = load_rubric([{"scorer": "json_valid"}, {"scorer": "json_field_f1"}], tmp_path, tmp_path / "task.yaml")
+    assert rubric.check_references(['{"a": 1}', "[1]"]) is None
+    index, err = rubric.check_references(['{"a": 1}', "plain text", "{}"])
+    assert index == 1 and "got 'plain text'" in err.message
 
 
 @pytest.mark.parametrize("text, expected", [

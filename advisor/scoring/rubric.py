@@ -61,6 +61,19 @@ class Rubric:
         ]
         return scores
 
+    def check_references(self, references: list[str]) -> tuple[int, UserError] | None:
+        """The first reference a criterion cannot score against (e.g. not JSON for json_field_f1), with its error,
+        so a bad eval row is refused at load time rather than after the generations."""
+        for criterion in self.criteria:
+            if criterion.scorer.needs_embedder:
+                continue
+            for i, ref in enumerate(references):
+                try:
+                    criterion.scorer.score_batch([ref], [ref], None)
+                except UserError as err:
+                    return i, err
+        return None
+
     def fingerprint(self) -> str:
         """Stable sha256 of what the criteria compute (schema files inlined; names of the rubric excluded)."""
         spec = [{"name": c.name, "scorer": c.scorer.name, "weight": c.weight, "options": c.scorer.options}

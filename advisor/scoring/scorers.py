@@ -412,8 +412,8 @@ def json_field_f1(fields: list[str] | None = None, all_or_nothing: bool = False)
         for i, (pred, ref) in enumerate(zip(preds, refs)):
             ref_value = _parse_json_strict(ref)
             if ref_value is None:
-                raise UserError(None, None, f"json_field_f1: reference #{i} is not a JSON object or array: {shown(ref)}",
-                                "references must be plain JSON when the rubric uses json_field_f1")
+                raise UserError(None, None, f"json_field_f1 needs a JSON object or array as the reference output, "
+                                f"got {shown(ref)}", "references must be plain JSON when the rubric uses json_field_f1")
             pred_value = parse_json_lenient(pred)
             f1 = 0.0 if pred_value is None else _f1(pairs(pred_value), pairs(ref_value))
             scores.append(float(f1 == 1.0) if exact else f1)

@@ -169,6 +169,9 @@ CASES: list[Case] = [
     Case("too_few_training_examples", "data/train.jsonl", None, "only 5 training examples (hint: `data.train` needs at least 8, since",
          files={"data/train.jsonl": jsonl(0, 5)}),
     # ---- rubric ----
+    Case("reference_not_json_for_json_rubric", "data/train.jsonl", "row 'r0'",
+         "its output cannot be scored: json_field_f1 needs a JSON object or array as the reference output, got '6:30'",
+         edits=(("rubric: short_answer_qa", "rubric: strict_json"),)),
     Case("unknown_rubric_name", "task.yaml", "rubric (line 7)", "unknown rubric 'strict_jsn' (hint: did you mean 'strict_json'",
          edits=(("rubric: short_answer_qa", "rubric: strict_jsn"),)),
     Case("unknown_scorer", "task.yaml", "rubric[0].scorer (line 8)", "did you mean 'exact_match'",
