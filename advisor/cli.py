@@ -1,8 +1,9 @@
-"""`advise`: click + rich only; every command is load -> run -> render. User errors exit 2 on one line."""
+"""`advise`: click + rich only; every command is load -> run -> render. User errors exit 2 on one line, all of them
+caught in one place (`_OneLineErrors.invoke`); anything else is a bug and keeps its traceback."""
 from __future__ import annotations
 
+import errno
 import os
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -13,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .errors import UserError
+from .errors import UserError, shown
 from .progress import Reporter
 
 console = Console(stderr=True, soft_wrap=True)
@@ -27,19 +28,19 @@ class RichReporter(Reporter):
         columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
         if not console.is_terminal:  # logs and CI: say what started, the bar's final state says when it ended
-            console.print(f"{description} ...", highlight=False)
+            console.print(f"{escape(description)} ...", highlight=False)
         with Progress(*columns, console=console, transient=False) as progress:
-            task_id = progress.add_task(description, total=total, info="")
+            task_id = progress.add_task(escape(description), total=total, info="")
 
             class _Stage:
                 def advance(self, n: int = 1, **fields: object) -> None:
-                    info = " ".join(f"{k}={v}" for k, v in fields.items())
+                    info = escape(" ".join(f"{k}={v}" for k, v in fields.items()))
                     progress.update(task_id, advance=n, **({"info": info} if info else {}))
 
             yield _Stage()
 
     def note(self, message: str) -> None:
-        console.print(f"[dim]{message}[/dim]")
+        console.print(f"[dim]{escape(message)}[/dim]", highlight=False)
 
 
 def _levers_option(value: str | None) -> list[str] | None:
@@ -50,11 +51,19 @@ def _print_error(err: UserError) -> None:
     console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
 
 
-def _fail(err: UserError) -> None:
-    from .spec import pinpoint
+class _UserFailure(click.ClickException):
+    """A UserError on its way out: click prints it (one line) and exits with code 2."""
 
-    _print_error(pinpoint(err))
-    sys.exit(2)
+    exit_code = 2
+
+    def __init__(self, err: UserError):
+        from .spec import pinpoint
+
+        self.user_error = pinpoint(err)
+        super().__init__(str(self.user_error))
+
+    def show(self, file: object = None) -> None:
+        _print_error(self.user_error)
 
 
 class _OneLineUsageError(click.UsageError):
@@ -77,7 +86,14 @@ _HELP_ERRORS = tuple(e for e in (getattr(click.exceptions, "NoArgsIsHelpError", 
 
 
 class _OneLineErrors:
-    """Mixin for click commands and groups: usage errors become `_OneLineUsageError`."""
+    """Mixin for click commands and groups: usage errors become `_OneLineUsageError`, and a UserError raised by any
+    command becomes its one line and exit code 2 here, so no command needs its own try/except."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)  # type: ignore[misc]
+        except UserError as err:
+            raise _UserFailure(err) from None
 
     def make_context(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         try:
@@ -104,23 +120,24 @@ class _Group(_OneLineErrors, click.Group):
 
 def summary_table(results: dict) -> Table:
     rec = results["recommendation"]
-    table = Table(title=f"{results['task']['name']}: recommend [bold]{rec['lever']}[/bold] ({rec['confidence']})")
+    table = Table(title=f"{escape(str(results['task']['name']))}: recommend [bold]{escape(str(rec['lever']))}[/bold] "
+                        f"({escape(str(rec['confidence']))})")
     for col in ("lever", "score [95% CI]", "in/out tokens per call", "s per call", "$ per 1k calls", "one-off s"):
         table.add_column(col, justify="left" if col == "lever" else "right")
     for lev in results["levers"]:
         if lev["status"] != "ok":
-            table.add_row(lev["name"], "skipped", "", "", "", "")  # the reason is among the reasons below
+            table.add_row(escape(lev["name"]), "skipped", "", "", "", "")  # the reason is among the reasons below
             continue
         s, c = lev["score"], lev["cost"]
         cost = c.get("cost_per_1k_calls")
-        table.add_row(lev["name"] + (" *" if lev["name"] == rec["lever"] else ""),
+        table.add_row(escape(lev["name"]) + (" *" if lev["name"] == rec["lever"] else ""),
                       f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]",
                       f"{c['input_tokens_per_call']:.0f} / {c['output_tokens_per_call']:.0f}",
                       f"{c['seconds_per_call']:.2f}", "" if cost is None else f"{cost:.4f}",
                       f"{c['train_seconds'] + c['index_seconds']:.0f}")
     base = (results.get("baselines") or {}).get("majority_class")
     if base:
-        table.add_row("majority class", f"{base['score']:.3f} (always {base['label']!r})", "", "", "", "")
+        table.add_row("majority class", f"{base['score']:.3f} (always {escape(shown(base['label']))})", "", "", "", "")
     return table
 
 
@@ -153,20 +170,26 @@ def _quiet_libraries() -> None:
 def compare(task_file: Path, out: Path | None, levers: str | None, limit: int | None, seed: int | None, fresh: bool,
             max_train_minutes: float | None) -> None:
     """Benchmark the levers on TASK_FILE and write results.json and report.html."""
+    from .runs import check_out_folder
+
+    if out is not None:
+        check_out_folder(out)  # before minutes of work, not after
     from .compare import compare as run_compare
 
-    try:
-        results = run_compare(task_file, out=out, levers=_levers_option(levers), limit=limit, seed=seed, fresh=fresh,
-                              reporter=RichReporter(), max_train_minutes=max_train_minutes)
-    except UserError as err:
-        _fail(err)
+    results = run_compare(task_file, out=out, levers=_levers_option(levers), limit=limit, seed=seed, fresh=fresh,
+                          reporter=RichReporter(), max_train_minutes=max_train_minutes)
     out_dir = out or Path("runs") / results["task"]["name"]
     console.print(summary_table(results))
     for reason in results["recommendation"]["reasons"]:
-        console.print(f"  - {reason}", highlight=False)
-    for w in results["warnings"]:
-        console.print(f"[yellow]warning[/yellow] {w['code']}: {w['message']}", highlight=False)
-    console.print(f"report: {out_dir / 'report.html'}   results: {out_dir / 'results.json'}")
+        console.print(f"  - {escape(reason)}", highlight=False)
+    _print_warnings(results["warnings"])
+    console.print(f"report: {escape(str(out_dir / 'report.html'))}   results: {escape(str(out_dir / 'results.json'))}",
+                  highlight=False)
+
+
+def _print_warnings(warnings: list[dict]) -> None:
+    for w in warnings:
+        console.print(f"[yellow]warning[/yellow] {escape(str(w['code']))}: {escape(str(w['message']))}", highlight=False)
 
 
 @main.command()
@@ -175,30 +198,25 @@ def validate(task_file: Path) -> None:
     """Run every load-time check on TASK_FILE (no model work)."""
     from .compare import load
 
-    try:
-        loaded = load(task_file)
-    except UserError as err:
-        _fail(err)
-    console.print(f"[green]ok[/green] {task_file}: {len(loaded.train)} train, {len(loaded.eval)} eval, "
-                  f"{len(loaded.corpus)} corpus documents, rubric {loaded.rubric.name!r} "
-                  f"({len(loaded.rubric.criteria)} criteria)")
-    for w in loaded.warnings:
-        console.print(f"[yellow]warning[/yellow] {w['code']}: {w['message']}", highlight=False)
+    loaded = load(task_file)
+    console.print(f"[green]ok[/green] {escape(str(task_file))}: {len(loaded.train)} train, {len(loaded.eval)} eval, "
+                  f"{len(loaded.corpus)} corpus documents, rubric {escape(shown(loaded.rubric.name))} "
+                  f"({len(loaded.rubric.criteria)} criteria)", highlight=False)
+    _print_warnings(loaded.warnings)
 
 
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 def report(run_dir: Path) -> None:
     """Re-render report.html and report.md from RUN_DIR's results.json and predictions."""
-    from .compare import load_predictions
-    from .report import render_report
-    from .runs import read_json
+    from .runs import read_predictions, read_results
 
-    results = read_json(run_dir / "results.json")
-    if results is None:
-        _fail(UserError(run_dir / "results.json", None, "missing or unreadable", "run `advise compare` first"))
-    html, md = render_report(results, load_predictions(run_dir, results), run_dir)
-    console.print(f"wrote {html} and {md}")
+    results = read_results(run_dir)  # every field the report reads is checked before anything is rendered
+    predictions = read_predictions(run_dir, results)
+    from .report import render_report  # matplotlib: imported once the inputs are known to be good
+
+    html, md = render_report(results, predictions, run_dir)
+    console.print(f"wrote {escape(str(html))} and {escape(str(md))}", highlight=False)
 
 
 @main.command()
@@ -207,12 +225,27 @@ def init(directory: Path) -> None:
     """Scaffold a working task folder (task.yaml + tiny data) in DIRECTORY to edit."""
     from .scaffold import scaffold
 
+    _require_empty_folder(directory)
+    written = scaffold(directory)
+    console.print(f"wrote {escape(', '.join(str(p) for p in written))}", highlight=False)
+    task = escape(str(directory / "task.yaml"))
+    console.print(f"next: advise validate {task} && advise compare {task}", highlight=False)
+
+
+def _require_empty_folder(directory: Path) -> None:
+    """`advise init` writes task.yaml, data/ and docs/: into a new or empty folder only, never over a user's files
+    (hidden entries such as .git do not count)."""
     try:
-        written = scaffold(directory)
-    except UserError as err:
-        _fail(err)
-    console.print(f"wrote {', '.join(str(p) for p in written)}")
-    console.print(f"next: advise validate {directory / 'task.yaml'} && advise compare {directory / 'task.yaml'}")
+        entries = [p.name for p in directory.iterdir() if not p.name.startswith(".")] if directory.is_dir() else []
+    except OSError as err:
+        if err.errno == errno.ENAMETOOLONG:
+            raise UserError(None, "DIRECTORY", f"is too long a path ({len(str(directory)):,} characters)",
+                            "shorten the path") from None
+        raise UserError(directory, None, f"cannot be listed: {err.strerror}", "choose a folder you can write to") from None
+    if entries and "task.yaml" not in entries:  # with a task.yaml, scaffold says that one already exists
+        raise UserError(directory, None, f"is not empty (it holds {shown(sorted(entries)[0], 40)}"
+                        f"{f' and {len(entries) - 1} more' if len(entries) > 1 else ''})",
+                        "choose a new or empty folder; advise init writes task.yaml, data/ and docs/ into it")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 Rendering only: every number shown comes from `results`; this module picks and orders what to
 show (which examples to put side by side) and formats it. Every string reaches the page through
-jinja2 autoescape; the only markup injected as-is is the SVG that `charts.py` draws.
+jinja2 autoescape; the only markup injected as-is is the SVG that `charts.py` draws. report.md
+has its own escaping, applied to every value a template prints (`md_text`): user strings land as
+plain text, never as links, images, HTML or table breaks. Every user string is bounded (a 1 MB
+prediction shows its first TEXT_CHARS characters, once) and credentials are redacted.
 """
 from __future__ import annotations
 
@@ -10,22 +13,29 @@ import base64
 import hashlib
 import json
 import math
-import os
-import tempfile
+import re
+import warnings
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from . import __version__, charts
+from .errors import redact
 from .resources import data_dir
+from .runs import atomic_write_text
 
 EVIDENCE_DISAGREE = 30  # examples where the levers' totals differ most
 EVIDENCE_ALL_FAIL = 5  # examples every lever gets wrong
 FAIL_BELOW = 0.5  # a total under this counts as a failure for "all levers fail"
 LONG_TEXT = 280  # longer texts fold into <details>
+NAME_CHARS = 200  # names, codes, ids, labels: longer ones are cut, with "… (N more chars)"
+TEXT_CHARS = 2_000  # inputs, references, predictions, reasons, messages
+PROMPT_CHARS = 10_000  # the instruction to deploy: cut only when absurd
+NAME_KEYS = frozenset({"name", "lever", "a", "b", "versus", "code", "status", "label", "id", "kind", "source", "verdict",
+                       "confidence", "test", "scorer", "variant", "schema_version", "created", "base_url"})
 
 _LEVER_KEYS = {"score": dict, "criteria": dict, "criteria_ci": dict, "cost": dict, "chosen": dict,
                "dev": list, "details": dict, "artifacts": dict}
@@ -44,24 +54,25 @@ CHECK_MARKS = {"passed": "✓", "warning": "⚠", "skipped": "–"}
 def render_report(results: dict, predictions: dict[str, list[dict]], out_dir: Path) -> tuple[Path, Path]:
     """Write report.html and report.md into `out_dir` (atomically) and return their paths."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     context = build_context(results, predictions)
-    env = _environment()
-    html_text = env.get_template("report.html.j2").render(**context)
-    md_text = env.get_template("report.md.j2").render(**context)
+    html_text = _environment().get_template("report.html.j2").render(**context)
+    md_page = _md_environment().get_template("report.md.j2").render(**context)
     html_path, md_path = out_dir / "report.html", out_dir / "report.md"
-    _write_atomic(html_path, html_text)
-    _write_atomic(md_path, md_text)
+    atomic_write_text(html_path, html_text, mode=0o644)  # a report is meant to be shared
+    atomic_write_text(md_path, md_page, mode=0o644)
     return html_path, md_path
 
 
 def build_context(results: dict, predictions: dict[str, list[dict]]) -> dict:
     """Everything the templates read: results with defaults filled in, charts, evidence rows."""
-    r = _with_defaults(results)
+    r = _with_defaults(bounded(results))
     ok = [lv for lv in r["levers"] if lv.get("status") == "ok"]
     rec_name = r["recommendation"].get("lever")
     winner = next((lv for lv in r["levers"] if lv.get("name") == rec_name), None)
-    svgs = charts.report_charts(r)
+    with warnings.catch_warnings():  # matplotlib's layout notes on long labels are not the user's business
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        svgs = charts.report_charts(r)
     return {
         "r": r,
         "ok_levers": ok,
@@ -97,7 +108,7 @@ def select_evidence(predictions: dict[str, list[dict]], levers: list[str], crite
         if not totals:
             continue
         first = next(rec for rec in records.values() if rec)
-        rows.append({"id": ex_id, "pos": pos, "input": _text(first.get("input")),
+        rows.append({"id": clip(redact(ex_id), NAME_CHARS), "pos": pos, "input": _text(first.get("input")),
                      "reference": _text(first.get("reference")),
                      "spread": max(totals) - min(totals) if len(totals) > 1 else 0.0,
                      "best": max(totals), "cells": [_cell(name, records[name], criteria) for name in levers]})
@@ -135,10 +146,39 @@ def _finite(value: object) -> float | None:
     return float(value)
 
 
-def _text(value: object) -> str:
+def _text(value: object, limit: int = TEXT_CHARS) -> str:
+    """A user value as bounded, redacted text (chat messages and other JSON as JSON)."""
     if value is None:
         return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if not isinstance(value, str):
+        try:
+            value = json.dumps(value, ensure_ascii=False)
+        except (ValueError, RecursionError):  # circular or absurdly deep: not from a JSON file
+            value = "(not shown: nested too deeply)"
+    return clip(redact(value), limit)
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, saying how many more there were."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit:,} more chars)"
+
+
+def bounded(value: object, limit: int = TEXT_CHARS, depth: int = 0) -> object:
+    """A copy of `value` (results.json content) where every string is redacted and cut to its limit: names and
+    keys NAME_CHARS, instructions PROMPT_CHARS, everything else TEXT_CHARS."""
+    if isinstance(value, str):
+        return clip(redact(value), limit)
+    if depth > 64:
+        return "(not shown: nested too deeply)"
+    if isinstance(value, dict):
+        return {bounded(k, NAME_CHARS): bounded(v, _limit_for(k), depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [bounded(v, limit, depth + 1) for v in value]
+    return value
+
+
+def _limit_for(key: object) -> int:
+    return NAME_CHARS if key in NAME_KEYS else PROMPT_CHARS if key in PROMPT_KEYS else TEXT_CHARS
 
 
 def _check_row(check: dict) -> dict:
@@ -227,17 +267,18 @@ def _svg(svg: str | None) -> Markup | None:
 
 
 def _environment() -> Environment:
+    """The HTML environment: autoescape on for every template, every printed plain string bounded."""
     env = Environment(
         loader=FileSystemLoader(str(data_dir("templates"))),
-        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), disabled_extensions=("md.j2",),
-                                     default=True, default_for_string=True),
+        autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=lambda v: v if isinstance(v, Markup) or not isinstance(v, str) else clip(v, PROMPT_CHARS),
     )
     env.filters.update(num=fmt_num, money=fmt_money, count=fmt_count, secs=fmt_secs, pvalue=fmt_p,
-                       ci=fmt_ci, pyrepr=lambda v: repr(str(v)), csp_hash=csp_hash, md=md_cell,
+                       ci=fmt_ci, pyrepr=lambda v: repr(str(v)), csp_hash=csp_hash,
                        plain=fmt_plain, when=fmt_when, columns=table_columns)
     env.tests.update(
         number=lambda v: _finite(v) is not None,
@@ -247,6 +288,61 @@ def _environment() -> Environment:
             isinstance(row, dict) and all(map(_is_scalar, row.values())) for row in v),
     )
     return env
+
+
+class MdText(str):
+    """Markdown that is already safe to print: escaped user text, a code span, or one of our formatted numbers."""
+
+
+def _md_environment() -> Environment:
+    """The Markdown environment: no HTML autoescape, but every printed value passes `md_text` unless a filter has
+    already made it safe (MdText), so no template line can print a user string raw."""
+    def trusted(fmt):  # type: ignore[no-untyped-def]
+        return lambda *args: MdText(fmt(*args))
+
+    env = Environment(
+        loader=FileSystemLoader(str(data_dir("templates"))),
+        autoescape=False,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=lambda v: v if isinstance(v, MdText) else md_text("" if v is None else v),
+    )
+    env.filters.update(num=trusted(fmt_num), money=trusted(fmt_money), count=trusted(fmt_count),
+                       secs=trusted(fmt_secs), pvalue=trusted(fmt_p), ci=trusted(fmt_ci), signed=trusted(fmt_signed),
+                       when=fmt_when, md=md_text, code=md_code,
+                       ours=MdText)  # `ours`: text the template built from formatted numbers only
+    env.tests.update(number=lambda v: _finite(v) is not None)
+    return env
+
+
+# escapes, code spans, HTML and autolinks, links and images, table cells, entities: always (<> as entities, so even
+# a reader that treats the text as HTML shows them as typed)
+_MD_ALWAYS = {"\\": "\\\\", "`": "\\`", "[": "\\[", "|": "\\|", "&": "\\&", "<": "&lt;", ">": "&gt;"}
+_MD_PAIRED = "*_~$"  # emphasis, strikethrough and math need two of these: a lone one is shown as typed
+_MD_LINE_START = re.compile(r"^([-+=*#]|\d+(?=[.)]))")  # list items, headings, quotes if a value starts a line
+
+
+def md_text(value: object, limit: int = TEXT_CHARS) -> MdText:
+    """A value as Markdown that renders as exactly that text on one line: no links, images, raw HTML, code spans,
+    emphasis, headings, list markers or table breaks (Markdown-active characters are backslash-escaped, newlines
+    become spaces, `://` and `www.` are broken so GitHub does not autolink them)."""
+    text = re.sub(r"[\\`\[|&<>]", lambda m: _MD_ALWAYS[m.group()], clip(" ".join(str(value).split()), limit))
+    for mark in _MD_PAIRED:
+        if text.count(mark) > 1:
+            text = text.replace(mark, "\\" + mark)
+    text = re.sub(r"(?i)(www)\.", r"\1\\.", text.replace("://", "\\://"))
+    text = _MD_LINE_START.sub(lambda m: m.group(1) + "\\" if m.group(1)[0].isdigit() else "\\" + m.group(1), text)
+    return MdText(text)
+
+
+def md_code(value: object, limit: int = NAME_CHARS) -> MdText:
+    """A value as one Markdown code span: fenced with more backticks than it contains, so nothing inside ends it."""
+    text = clip(" ".join(str(value).split()), limit) or " "
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text[0] == "`" or text[-1] == "`" else ""
+    return MdText(f"{fence}{pad}{text}{pad}{fence}")
 
 
 def _is_scalar(value: object) -> bool:
@@ -334,6 +430,12 @@ def fmt_p(value: object) -> str:
     return "< 0.001" if v < 0.001 else f"{v:.3f}"
 
 
+def fmt_signed(value: object, digits: int = 3) -> str:
+    """`+0.214`: a difference with its sign; a dash when missing."""
+    v = _finite(value)
+    return "—" if v is None else f"{v:+.{digits}f}"
+
+
 def fmt_plain(value: object) -> str:
     """A details/chosen value as short text: numbers trimmed, mappings as `k: v · k: v`."""
     if isinstance(value, bool) or value is None:
@@ -343,33 +445,15 @@ def fmt_plain(value: object) -> str:
     if isinstance(value, int) and abs(value) >= 10_000:
         return f"{value:,}"
     if isinstance(value, dict) and all(map(_is_scalar, value.values())):
-        return " · ".join(f"{k}: {fmt_plain(v)}" for k, v in value.items())
+        return clip(" · ".join(f"{k}: {fmt_plain(v)}" for k, v in value.items()), TEXT_CHARS)
     if isinstance(value, list) and all(map(_is_scalar, value)):
-        return ", ".join(fmt_plain(v) for v in value) or "—"
+        return clip(", ".join(fmt_plain(v) for v in value), TEXT_CHARS) or "—"
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
+        return _text(value)
     return str(value)
-
-
-def md_cell(value: object) -> str:
-    """Text safe inside a Markdown table cell: no pipes, no newlines, no raw HTML tags."""
-    text = " ".join(str(value).split())
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def csp_hash(script: str) -> str:
     """The CSP source that allows exactly this inline script and nothing else."""
     digest = hashlib.sha256(str(script).encode("utf-8")).digest()
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

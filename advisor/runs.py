@@ -1,24 +1,83 @@
-"""The run directory: atomic writes, append-only caches that survive kill -9, results.json."""
+"""The run directory: atomic writes, append-only caches that survive kill -9, results.json and its re-reading."""
 from __future__ import annotations
 
+import errno
+import functools
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
+
+from .errors import UserError, shown
+
+SCHEMA_VERSION = 1  # results.json's layout; `advise report` reads only this one
+MAX_RESULTS_BYTES = 16 * 2**20  # a real results.json is tens of KiB; loss curves of long runs add a few MiB
+MAX_RUN_JSON_DEPTH = 64  # results.json is about 8 levels deep
+RERUN_HINT = "it was not written by this version of advise; rerun `advise compare`"
+# Errors of writing into a folder the user chose (--out, init DIR): their fault or their disk's, not a bug.
+_USER_WRITE_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EEXIST, errno.ENOTDIR,
+                      errno.EISDIR, errno.ENAMETOOLONG, errno.EFBIG, errno.ELOOP, errno.EMLINK}
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder and rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def write_error(path: Path, err: OSError) -> UserError | None:
+    """A one-line error for an OSError the user can fix (permissions, a full disk, a file where a folder must be)."""
+    if err.errno not in _USER_WRITE_ERRORS:
+        return None
+    where = Path(err.filename) if isinstance(err.filename, str) and not os.path.basename(err.filename).startswith(
+        f".{path.name}.") else path  # never name our temp file
+    if err.errno in (errno.EEXIST, errno.ENOTDIR):
+        blocker = next((p for p in [where, *where.parents] if os.path.exists(p) and not os.path.isdir(p)), None)
+        if blocker is not None:
+            return UserError(blocker, None, "is a file, expected a folder", "move the file away or choose another folder")
+    hint = ("free some disk space or choose another folder" if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+            else "choose a folder you can write to" if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+            else "choose another folder")
+    return UserError(where, None, f"cannot write: {err.strerror}", hint)
+
+
+def make_folder(path: Path) -> None:
+    """`mkdir -p` with one-line errors: a file in the way, no permission, a read-only or full disk."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise (write_error(path, err) or err) from None
+
+
+def check_out_folder(path: Path) -> None:
+    """Fail early, before any work, when `path` cannot become a run folder: a file, or under a file, or in a folder
+    that cannot be written. Creates nothing."""
+    existing = next((p for p in [path, *path.absolute().parents] if os.path.lexists(p)), None)
+    if existing is None:
+        return
+    if not existing.is_dir():
+        raise UserError(existing, None, "is a file, expected a folder", "--out takes a folder; it is created if missing")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        read_only = hasattr(os, "statvfs") and bool(os.statvfs(existing).f_flag & getattr(os, "ST_RDONLY", 1))
+        raise UserError(existing, None, "is on a read-only file system" if read_only else "is not writable",
+                        "choose a folder you can write to")
+
+
+def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
+    """Write via a temp file in the same folder and rename, so readers never see half a file. `mode`: permissions
+    (the temp file is private, 0600, until then). A full disk, no permission, a file in the way: one-line errors."""
+    make_folder(path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise (write_error(path, err) or err) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise (write_error(path, err) or err) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -29,9 +88,10 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 def read_json(path: Path) -> Any | None:
+    """One of our own cache files, or None when it is missing or unreadable (then it is recomputed)."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError, RecursionError):
         return None
 
 
@@ -64,7 +124,7 @@ class JsonlCache:
                     try:
                         row = json.loads(line)
                         self._data[row["k"]] = row["v"]
-                    except (json.JSONDecodeError, KeyError, TypeError):
+                    except (ValueError, KeyError, TypeError, RecursionError):
                         continue  # torn or foreign line: regenerate that entry
 
     def get(self, key: str) -> dict | None:
@@ -76,18 +136,325 @@ class JsonlCache:
     def put_many(self, rows: list[tuple[str, dict]]) -> None:
         if not rows:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        needs_newline = self.path.is_file() and self.path.stat().st_size > 0 and not self._ends_with_newline()
-        with self.path.open("a", encoding="utf-8") as fh:
-            if needs_newline:
-                fh.write("\n")
-            for key, value in rows:
-                fh.write(json.dumps({"k": key, "v": value}, ensure_ascii=False) + "\n")
-                self._data[key] = value
-            fh.flush()
-            os.fsync(fh.fileno())
+        make_folder(self.path.parent)
+        try:
+            needs_newline = self.path.is_file() and self.path.stat().st_size > 0 and not self._ends_with_newline()
+            with self.path.open("a", encoding="utf-8") as fh:
+                if needs_newline:
+                    fh.write("\n")
+                for key, value in rows:
+                    fh.write(json.dumps({"k": key, "v": value}, ensure_ascii=False) + "\n")
+                    self._data[key] = value
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as err:
+            raise (write_error(self.path, err) or err) from None
 
     def _ends_with_newline(self) -> bool:
         with self.path.open("rb") as fh:
             fh.seek(-1, os.SEEK_END)
             return fh.read(1) == b"\n"
+
+
+# ---- re-reading a run folder (`advise report`): every file checked before anything is rendered ----
+
+def read_results(run_dir: Path) -> dict:
+    """RUN_DIR/results.json, checked to have every field the report reads, with the right types."""
+    from .files import read_text
+
+    run_dir = Path(run_dir)
+    _check_run_folder(run_dir)
+    path = run_dir / "results.json"
+    if not os.path.lexists(path):
+        raise UserError(path, None, "not found", "run `advise compare` first; it writes results.json")
+    try:
+        text = read_text(path, MAX_RESULTS_BYTES)
+    except UserError as err:
+        raise _rehint(err, RERUN_HINT) from None
+    results = _parse_json(text, path, None)
+    check_results(results, path)
+    return results
+
+
+def read_predictions(run_dir: Path, results: dict) -> dict[str, list[dict]]:
+    """Each ok lever's prediction records, from the file its `artifacts.predictions` names inside RUN_DIR."""
+    from .files import MAX_DATA_BYTES, read_text
+
+    run_dir = Path(run_dir)
+    out: dict[str, list[dict]] = {}
+    for i, lever in enumerate(results["levers"]):
+        if lever.get("status") != "ok":
+            continue
+        path = inside_run(run_dir, lever["artifacts"]["predictions"], f"levers[{i}].artifacts.predictions")
+        try:
+            text = read_text(path, MAX_DATA_BYTES)
+        except UserError as err:
+            raise _rehint(err, "the run folder is incomplete or damaged; rerun `advise compare`") from None
+        rows = []
+        for n, line in enumerate(text.split("\n"), 1):
+            if line.strip():
+                row = _parse_json(line, path, f"line {n}")
+                _check_prediction(row, path, n)
+                rows.append(row)
+        out[str(lever["name"])] = rows
+    return out
+
+
+def inside_run(run_dir: Path, value: str, field: str) -> Path:
+    """RUN_DIR/value, refused unless it stays inside RUN_DIR once `..` and symlinks are resolved."""
+    file = run_dir / "results.json"
+    hint = "artifact paths are relative to the run folder and stay inside it; rerun `advise compare`"
+    if not value or Path(value).is_absolute():
+        raise UserError(file, field, f"{shown(value)} must be a path relative to the run folder", hint)
+    try:
+        inside = (run_dir / value).resolve().is_relative_to(run_dir.resolve())
+    except (OSError, ValueError, RuntimeError):  # a NUL byte; a symlink loop on older Pythons
+        inside = False
+    if not inside:
+        raise UserError(file, field, f"{shown(value)} points outside the run folder", hint)
+    return run_dir / value
+
+
+def check_results(results: Any, path: Path) -> None:
+    """Raise a UserError naming the first field of `results` the report cannot read (missing, or a wrong type)."""
+    from pydantic import ValidationError
+
+    if not isinstance(results, dict):
+        raise UserError(path, None, f"must hold a JSON object, not {_kind(results)}", RERUN_HINT)
+    try:
+        _results_model().model_validate(results)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
+        raise UserError(path, loc or None, _problem(first), RERUN_HINT) from None
+    if results["schema_version"] != SCHEMA_VERSION:
+        raise UserError(path, "schema_version", f"is {shown(results['schema_version'])}; this version of advise "
+                        f"reads {SCHEMA_VERSION}", "rerun `advise compare` with this version, or use the advise that "
+                        "wrote it")
+    for i, lever in enumerate(results["levers"]):
+        if lever["status"] == "ok":
+            for key in ("score", "artifacts"):
+                if not isinstance(lever.get(key), dict):
+                    raise UserError(path, f"levers[{i}].{key}", "missing (the lever ran, so it must be there)",
+                                    RERUN_HINT)
+            if not isinstance(lever["artifacts"].get("predictions"), str):
+                raise UserError(path, f"levers[{i}].artifacts.predictions", "missing" if "predictions" not in
+                                lever["artifacts"] else f"must be a path, not {_kind(lever['artifacts']['predictions'])}",
+                                RERUN_HINT)
+
+
+def _check_prediction(row: Any, path: Path, line: int) -> None:
+    """A prediction record has an id, the prediction text and a mapping of scores (numbers or null)."""
+    def fail(field: str | None, message: str) -> UserError:
+        return UserError(path, f"line {line}" + (f": {field}" if field else ""), message, RERUN_HINT)
+
+    if not isinstance(row, dict):
+        raise fail(None, f"must be a JSON object, not {_kind(row)}")
+    for field, ok, expected in (("id", lambda v: isinstance(v, (str, int)) and not isinstance(v, bool), "a string"),
+                                ("prediction", lambda v: isinstance(v, str), "a string"),
+                                ("scores", lambda v: isinstance(v, dict), "an object")):
+        if field not in row:
+            raise fail(field, "missing")
+        if not ok(row[field]):
+            raise fail(field, f"must be {expected}, not {_kind(row[field])}")
+    for name, value in row["scores"].items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise fail(f"scores.{shown(name, 40).strip(chr(39))}", f"must be a number or null, not {_kind(value)}")
+
+
+def _check_run_folder(run_dir: Path) -> None:
+    hint = "pass the folder `advise compare` wrote (default runs/<task name>/)"
+    if str(run_dir) == "":
+        raise UserError(None, "RUN_DIR", "is an empty path", hint)
+    if len(str(run_dir)) > 4096 or any(len(part) > 255 for part in run_dir.parts):
+        raise UserError(None, "RUN_DIR", f"is too long a path ({len(str(run_dir)):,} characters)", hint)
+    try:
+        exists, is_dir = os.path.lexists(run_dir), run_dir.is_dir()
+    except (OSError, ValueError):
+        exists, is_dir = False, False
+    if not exists:
+        raise UserError(run_dir, None, "run folder not found", hint)
+    if not is_dir:
+        raise UserError(run_dir, None, "is not a folder (expected a run folder)", hint)
+
+
+def _parse_json(text: str, file: Path, where: str | None) -> Any:
+    """JSON text -> value; syntax errors, runaway nesting and numbers too large for a float are one-line errors."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UserError(file, where or f"line {err.lineno}", f"not valid JSON ({err.msg}, column {err.colno})",
+                        RERUN_HINT) from None
+    except (ValueError, RecursionError) as err:  # a 5,000-digit number; brackets nested thousands deep
+        problem = "nested too deeply" if isinstance(err, RecursionError) else "a number with thousands of digits"
+        raise UserError(file, where, f"not valid JSON: {problem}", RERUN_HINT) from None
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:  # iterative, so a deep document cannot hit the recursion limit here
+        node, at, depth = stack.pop()
+        if depth > MAX_RUN_JSON_DEPTH:
+            raise UserError(file, _join(where, at), f"nested more than {MAX_RUN_JSON_DEPTH} levels deep", RERUN_HINT)
+        if isinstance(node, dict):
+            stack.extend((v, f"{at}.{k}" if at else str(k), depth + 1) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, f"{at}[{i}]", depth + 1) for i, v in enumerate(node))
+        elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > 2**63:
+            raise UserError(file, _join(where, at), f"too large to use {shown(node)}", RERUN_HINT)
+    return value
+
+
+def _join(*parts: str | None) -> str | None:
+    return ": ".join(p[:200] for p in parts if p) or None
+
+
+def _rehint(err: UserError, hint: str) -> UserError:
+    """A file-reader error with the hint that fits a run folder (a permissions hint is kept)."""
+    keep = bool(err.hint) and "permission" in str(err.hint)
+    return UserError(err.file, err.where, err.message, err.hint if keep else hint)
+
+
+def _kind(value: Any) -> str:
+    """The JSON name of a value's type, for messages."""
+    if value is None:
+        return "null"
+    kind = {bool: "true/false", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "an object"}.get(type(value), type(value).__name__)
+    return f"{kind} ({shown(value, 40)})" if isinstance(value, (str, int, float)) and not isinstance(value, bool) else kind
+
+
+_EXPECTED = {"string_type": "a string", "float_type": "a number", "int_type": "a whole number",
+             "bool_type": "true or false", "list_type": "a list", "dict_type": "an object", "model_type": "an object"}
+
+
+def _problem(error: dict) -> str:
+    """One pydantic error as a short message: `missing`, or `must be a number, not a string ('high')`."""
+    if error["type"] == "missing":
+        return "missing"
+    expected = _EXPECTED.get(error["type"])
+    if expected:
+        return f"must be {expected}, not {_kind(error.get('input'))}"
+    return str(error.get("msg", "invalid")).lower()
+
+
+@functools.cache
+def _results_model() -> type:
+    """pydantic models of the parts of results.json that the report reads (only those: extra keys are allowed)."""
+    from pydantic import BaseModel, ConfigDict
+
+    class Part(BaseModel):
+        model_config = ConfigDict(strict=True, extra="allow")
+
+    Num = Optional[float]  # strict: an int is a number, a bool or a string is not
+    Str = Optional[str]
+
+    class Score(Part):
+        mean: Num = None
+        ci_low: Num = None
+        ci_high: Num = None
+
+    class Lever(Part):
+        name: str
+        status: str
+        reason: Str = None
+        score: Optional[Score] = None
+        criteria: Optional[dict[str, Num]] = None
+        criteria_ci: Optional[dict[str, Optional[Score]]] = None
+        cost: Optional[dict[str, Num]] = None
+        chosen: Optional[dict[str, Any]] = None
+        dev: Optional[list[dict[str, Any]]] = None
+        details: Optional[dict[str, Any]] = None
+        artifacts: Optional[dict[str, Any]] = None
+        undertrained: Optional[bool] = None
+        undertrained_note: Str = None
+
+    class Recommendation(Part):
+        lever: Str = None
+        confidence: Str = None
+        reasons: Optional[list[str]] = None
+        what_would_change: Optional[list[str]] = None
+
+    class Comparison(Part):
+        a: str
+        b: str
+        diff: Num = None
+        ci_low: Num = None
+        ci_high: Num = None
+        p_value: Num = None
+        test: Str = None
+        verdict: Str = None
+
+    class Warning_(Part):
+        code: Str = None
+        message: Str = None
+
+    class Check(Part):
+        name: Str = None
+        status: Str = None
+        lever: Str = None
+
+    class Criterion(Part):
+        name: str
+        scorer: Str = None
+        weight: Num = None
+        pass_fail: Optional[bool] = None
+
+    class Rubric(Part):
+        name: Str = None
+        criteria: Optional[list[Criterion]] = None
+
+    class Baseline(Part):
+        score: Num = None
+
+    class Baselines(Part):
+        majority_class: Optional[Baseline] = None
+
+    class BreakEven(Part):
+        lever: Str = None
+        versus: Str = None
+        sentence: Str = None
+        break_even_calls: Num = None
+        break_even_calls_per_month: Num = None
+        cheaper_below_calls_per_month: Num = None
+        horizon_months: Num = None
+        cheaper_now: Optional[bool] = None
+
+    class CostModel(Part):
+        price_per_1m_input: Num = None
+        price_per_1m_output: Num = None
+        machine_cost_per_hour: Num = None
+        calls_per_month: Num = None
+        break_even: Optional[list[BreakEven]] = None
+
+    class Model(Part):
+        kind: Str = None
+        id: Str = None
+        source: Str = None
+        parameters: Num = None
+
+    class Task(Part):
+        name: str
+        instruction: Str = None
+        task_file: Str = None
+        sizes: Optional[dict[str, Num]] = None
+        hashes: Optional[dict[str, Str]] = None
+
+    class Environment(Part):
+        packages: Optional[dict[str, Any]] = None
+
+    class Results(Part):
+        schema_version: int
+        task: Task
+        levers: list[Lever]
+        recommendation: Recommendation
+        model: Optional[Model] = None
+        rubric: Optional[Rubric] = None
+        comparisons: Optional[list[Comparison]] = None
+        baselines: Optional[Baselines] = None
+        warnings: Optional[list[Warning_]] = None
+        checks: Optional[list[Check]] = None
+        cost_model: Optional[CostModel] = None
+        environment: Optional[Environment] = None
+        timings: Optional[dict[str, Num]] = None
+        created: Str = None
+        min_detectable_difference: Num = None
+
+    return Results
