@@ -154,7 +154,17 @@ class DataSpec(_Strict):
     @field_validator("corpus", mode="before")
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
-        return [v] if isinstance(v, (str, Path)) else v
+        v = [v] if isinstance(v, (str, Path)) else v
+        if isinstance(v, list) and any(isinstance(p, str) and not p.strip() for p in v):
+            raise ValueError("must not be empty: give a folder or files of documents, relative to task.yaml")
+        return v
+
+    @field_validator("train", "eval", "guard", mode="before")
+    @classmethod
+    def _not_blank(cls, v: Any) -> Any:
+        if isinstance(v, str) and not v.strip():  # Path("") would quietly mean the task's own folder
+            raise ValueError("must not be empty: give the path of a file, relative to task.yaml")
+        return v
 
 
 class PromptOptions(_Strict):
@@ -333,7 +343,7 @@ class Task(_Strict):
         if bad is not None:
             raise refuse(f"contains the control character U+{ord(bad):04X}", folder)
         if "/" in v or "\\" in v or v.startswith("."):
-            raise refuse("must not contain slashes or start with a dot (it names the run folder)", folder)
+            raise refuse("must not contain slashes or start with a dot", folder)
         if v != v.strip():
             raise refuse("must not start or end with a space", folder)
         if len(v.encode("utf-8")) > MAX_NAME_BYTES:

@@ -383,3 +383,14 @@ def test_only_retrieval_enabled_without_corpus(tmp_path: Path, monkeypatch: pyte
     line = one_error_line(run_in(tmp_path, monkeypatch, "validate", "task.yaml"))
     assert line.startswith("error: task.yaml: levers (line 7): no lever can run (retrieval: no data.corpus; "
                            "retrieval+finetune: no data.corpus)"), line
+
+
+@pytest.mark.parametrize("edit, where", [(("train: data/train.jsonl", "train: ''"), "data.train (line 4)"),
+                                         (("eval: data/eval.jsonl", 'eval: "  "'), "data.eval (line 5)"),
+                                         (("corpus: docs/", "corpus: ['docs/', '']"), "data.corpus (line 6)")])
+def test_empty_paths_are_refused(edit: tuple[str, str], where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An empty path is not the task's own folder (Path('') == Path('.'))."""
+    materialize(Case("empty", None, None, edits=(edit,)), tmp_path)
+    result = run_in(tmp_path, monkeypatch, "validate", "task.yaml")
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: task.yaml: {where}: must not be empty"), result.output
