@@ -170,10 +170,6 @@ def _quiet_libraries() -> None:
 def compare(task_file: Path, out: Path | None, levers: str | None, limit: int | None, seed: int | None, fresh: bool,
             max_train_minutes: float | None) -> None:
     """Benchmark the levers on TASK_FILE and write results.json and report.html."""
-    from .runs import check_out_folder
-
-    if out is not None:
-        check_out_folder(out)  # before minutes of work, not after
     from .compare import compare as run_compare
 
     results = run_compare(task_file, out=out, levers=_levers_option(levers), limit=limit, seed=seed, fresh=fresh,

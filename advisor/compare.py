@@ -27,7 +27,7 @@ from .levers.finetune import CombinedLever, FinetuneLever
 from .levers.prompt import PromptLever
 from .levers.retrieval import RetrievalLever, search_clock
 from .progress import Reporter
-from .runs import JsonlCache, write_json, write_jsonl
+from .runs import SCHEMA_VERSION, JsonlCache, check_out_folder, make_folder, write_json, write_jsonl
 from .scoring import Rubric, load_rubric
 from .spec import MAX_SEED, EndpointModel, Task, load_task, pinpoint
 
@@ -35,7 +35,6 @@ LEVERS: dict[str, Lever] = {lever.name: lever for lever in (PromptLever(), Retri
                                                             CombinedLever())}
 SCREEN_ROWS, SURVIVORS = 16, 2  # the dev budget of every lever with several variants
 GUARD_RUBRIC = [{"name": "token_f1", "scorer": "token_f1"}, {"name": "chrf", "scorer": "chrf"}]
-SCHEMA_VERSION = 1
 
 
 @dataclass
@@ -393,9 +392,10 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
     if max_train_minutes is not None:
         task.levers.finetune.max_train_minutes = max_train_minutes
     run_dir = Path(out) if out else Path("runs") / task.name
+    check_out_folder(run_dir)
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(run_dir)
     import torch
 
     torch.manual_seed(task.seed)

@@ -52,7 +52,8 @@ def check_out_folder(path: Path) -> None:
     if existing is None:
         return
     if not existing.is_dir():
-        raise UserError(existing, None, "is a file, expected a folder", "--out takes a folder; it is created if missing")
+        raise UserError(existing, None, "is a file, expected a folder", "the run folder (--out, default runs/NAME) is "
+                        "created if missing; move the file or choose another --out")
     if not os.access(existing, os.W_OK | os.X_OK):
         read_only = hasattr(os, "statvfs") and bool(os.statvfs(existing).f_flag & getattr(os, "ST_RDONLY", 1))
         raise UserError(existing, None, "is on a read-only file system" if read_only else "is not writable",

@@ -480,11 +480,15 @@ def test_report_html_that_is_a_folder(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_compare_out_that_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checked after the task loads (seconds) and before any model work; the default runs/NAME too."""
     (tmp_path / "out.txt").write_text("x")
-    for out in ("out.txt", "out.txt/run"):
-        line = one_line_error(advise(tmp_path, monkeypatch, "compare", "missing.yaml", "--out", out))
-        assert line == ("error: out.txt: is a file, expected a folder (hint: --out takes a folder; it is created "
-                        "if missing)"), line
+    advise(tmp_path, monkeypatch, "init", "task")
+    for args in (("--out", "out.txt"), ("--out", "out.txt/run")):
+        line = one_line_error(advise(tmp_path, monkeypatch, "compare", "task/task.yaml", *args))
+        assert line.startswith("error: out.txt: is a file, expected a folder (hint: the run folder (--out"), line
+    (tmp_path / "runs").write_text("x")
+    line = one_line_error(advise(tmp_path, monkeypatch, "compare", "task/task.yaml"))
+    assert line.startswith("error: runs: is a file, expected a folder"), line
 
 
 def test_init_into_a_non_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
