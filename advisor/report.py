@@ -158,9 +158,17 @@ def _text(value: object, limit: int = TEXT_CHARS) -> str:
     return clip(redact(value), limit)
 
 
+_CLIPPED = re.compile(r"… \(([\d,]+) more chars\)$")
+
+
 def clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, saying how many more there were."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit:,} more chars)"
+    """`text` cut to `limit` characters, saying how many more there were (counted from the original when `text` was
+    already cut, so cutting twice never understates what was left out)."""
+    done = _CLIPPED.search(text)
+    kept, more = (done.start(), int(done.group(1).replace(",", ""))) if done else (len(text), 0)
+    if kept <= limit:
+        return text
+    return f"{text[:limit]}… ({kept - limit + more:,} more chars)"
 
 
 def bounded(value: object, limit: int = TEXT_CHARS, depth: int = 0) -> object:

@@ -542,3 +542,12 @@ def test_run_record_reader_accepts_what_compare_writes(tmp_path: Path) -> None:
     runs.check_results(sparse, tmp_path / "results.json")
     with pytest.raises(UserError, match="schema_version: missing"):
         runs.check_results({}, tmp_path / "results.json")
+
+
+def test_cutting_twice_counts_from_the_original() -> None:
+    """A 1 MB value cut for results and again by a template says how much of the original was left out."""
+    from advisor.report import clip
+
+    once = clip("Z" * 1_000_000, 10_000)
+    assert once.endswith("… (990,000 more chars)") and clip(once, 10_000) == once
+    assert clip(once, 200) == "Z" * 200 + "… (999,800 more chars)"
