@@ -79,11 +79,11 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
     except UserError as err:
         raise pinpoint(err) from None
     check_something_runs(task, names, bool(corpus))
-    for field, rows in (("data.train", train), ("data.eval", evals)):
+    for key, rows in (("data.train", train), ("data.eval", evals)):
         bad = rubric.check_references([e.output for e in rows])
         if bad is not None:
             i, err = bad
-            raise UserError(task.resolve(getattr(task.data, field.split(".")[1])), f"row {shown(rows[i].id, 40)}",
+            raise UserError(task.resolve(getattr(task.data, key.split(".")[1])), f"row {shown(rows[i].id, 40)}",
                             f"its output cannot be scored: {err.message}", err.hint)
     if limit is not None:
         evals = evals[:limit]
@@ -166,20 +166,12 @@ def context_ids_without_corpus(task: Task, train: list[Example], evals: list[Exa
     that sets it was most likely forgotten, and retrieval would be skipped without anyone meaning it."""
     if corpus:
         return
-    for field, rows in (("data.train", train), ("data.eval", evals)):
+    for key, rows in (("data.train", train), ("data.eval", evals)):
         ex = next((e for e in rows if e.context_ids), None)
         if ex is not None:
-            raise UserError(task.task_file, task.locate(field), f"rows name corpus documents (context_ids, e.g. row "
+            raise UserError(task.task_file, task.locate(key), f"rows name corpus documents (context_ids, e.g. row "
                             f"{shown(ex.id, 40)}) but the task has no data.corpus",
                             "set data.corpus to the documents folder, or remove context_ids from the rows")
-    for field, rows in (("data.train", train), ("data.eval", evals)):
-        ex = next((e for e in rows if e.context_ids), None)
-        if ex is not None:
-            return [{"code": "context_ids_without_corpus",
-                     "message": f"{field} rows name corpus documents (context_ids, e.g. row {shown(ex.id, 40)}) but "
-                                f"{task.locate('data')} has no corpus; retrieval and retrieval+finetune will be skipped "
-                                "(set data.corpus, or remove the context_ids)"}]
-    return []
 
 
 def check_memory(task: Task, evals: list[Example], corpus: list[Document]) -> None:

@@ -4,19 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from advisor.cli import main
 from advisor.compare import load
 from advisor.errors import UserError
 
 from bad_inputs.cases import BASE_YAML, CASES, Case, materialize
+from bad_inputs import run_in
 
 
-def run_in(folder: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
-    """`advise ARGS` run from `folder`, so messages show paths relative to it."""
-    monkeypatch.chdir(folder)
-    return CliRunner().invoke(main, list(args))
 
 
 def test_corpus_size():

@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from click.testing import CliRunner, Result
 from markdown_it import MarkdownIt
 
 from advisor import cli, report, runs
-from advisor.cli import main
 from advisor.errors import UserError
 from report_fixture import make_predictions, make_results
+from bad_inputs import one_error_line, run_in
 
 RERUN = "rerun `advise compare`"
 
@@ -37,19 +36,8 @@ def store_run(folder: Path, results: dict | None = None, predictions: dict | Non
     return folder
 
 
-def advise(folder: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
-    monkeypatch.chdir(folder)
-    return CliRunner().invoke(main, list(args))
 
 
-def one_line_error(result: Result) -> str:
-    """The single `error: ...` line of a user error (exit 2, no traceback)."""
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output and len(lines) == 1, result.output
-    assert lines[0].startswith("error: "), lines[0]
-    return lines[0]
 
 
 # ---- hostile results.json: every case one line naming results.json and the field ----
@@ -117,7 +105,7 @@ def test_wrong_shapes_name_the_field(mutate, field: str, words: str, tmp_path: P
     results = make_results()
     mutate(results)
     store_run(tmp_path / "run", results)
-    line = one_line_error(advise(tmp_path, monkeypatch, "report", "run"))
+    line = one_error_line(run_in(tmp_path, monkeypatch, "report", "run"))
     assert line.startswith(f"error: run/results.json: {field}: "), line
     assert words in line and RERUN in line, line
     assert not (tmp_path / "run" / "report.html").exists()  # checked before anything is rendered
@@ -127,7 +115,7 @@ def test_other_schema_version_is_refused(tmp_path: Path, monkeypatch: pytest.Mon
     results = make_results()
     results["schema_version"] = 7
     store_run(tmp_path / "run", results)
-    line = one_line_error(advise(tmp_path, monkeypatch, "report", "run"))
+    line = one_error_line(run_in(tmp_path, monkeypatch, "report", "run"))
     assert line.startswith("error: run/results.json: schema_version: is 7; this version of advise reads 1"), line
 
 
@@ -149,7 +137,7 @@ def test_results_json_not_a_run_record(content: bytes, where: str | None, words:
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     run = store_run(tmp_path / "run")
     (run / "results.json").write_bytes(content)
-    line = one_line_error(advise(tmp_path, monkeypatch, "report", "run"))
+    line = one_error_line(run_in(tmp_path, monkeypatch, "report", "run"))
     named = "run/results.json" + (f": {where}" if where else "")
     assert line.startswith(f"error: {named}"), line
     assert words in line and RERUN in line, line
@@ -159,7 +147,7 @@ def test_huge_results_json_is_refused_quickly(tmp_path: Path, monkeypatch: pytes
     run = store_run(tmp_path / "run")
     with open(run / "results.json", "wb") as fh:
         fh.truncate(runs.MAX_RESULTS_BYTES + 1)  # sparse: costs no disk
-    line = one_line_error(advise(tmp_path, monkeypatch, "report", "run"))
+    line = one_error_line(run_in(tmp_path, monkeypatch, "report", "run"))
     assert line.startswith("error: run/results.json: file is larger than the 16 MiB limit"), line
 
 
@@ -173,7 +161,7 @@ def test_huge_results_json_is_refused_quickly(tmp_path: Path, monkeypatch: pytes
 ], ids=["missing", "a-file", "a-fifo", "no-results", "results-fifo", "results-folder"])
 def test_run_folder_itself(make, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make(tmp_path / "run")
-    assert one_line_error(advise(tmp_path, monkeypatch, "report", "run")).startswith(expected)
+    assert one_error_line(run_in(tmp_path, monkeypatch, "report", "run")).startswith(expected)
 
 
 # ---- predictions files ----
@@ -195,7 +183,7 @@ def test_bad_prediction_rows_name_file_and_line(content: str, where: str, words:
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     run = store_run(tmp_path / "run")
     (run / "predictions" / "retrieval.jsonl").write_text(content)
-    line = one_line_error(advise(tmp_path, monkeypatch, "report", "run"))
+    line = one_error_line(run_in(tmp_path, monkeypatch, "report", "run"))
     assert line.startswith(f"error: run/predictions/retrieval.jsonl: {where}: "), line
     assert words in line, line
 
@@ -209,7 +197,7 @@ def test_missing_or_unreadable_predictions_file(damage, words: str, tmp_path: Pa
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     run = store_run(tmp_path / "run")
     damage(run / "predictions" / "prompt.jsonl")
-    line = one_line_error(advise(tmp_path, monkeypatch, "report", "run"))
+    line = one_error_line(run_in(tmp_path, monkeypatch, "report", "run"))
     assert line.startswith("error: run/predictions/prompt.jsonl: ") and words in line, line
     assert RERUN in line, line
 
@@ -222,7 +210,7 @@ def test_predictions_path_must_stay_inside_the_run(path: str, tmp_path: Path, mo
     run = store_run(tmp_path / "run", results)
     (tmp_path / "x.jsonl").write_text((run / "predictions" / "prompt.jsonl").read_text())
     (run / "link").symlink_to(tmp_path)  # a symlink that leaves the run folder
-    line = one_line_error(advise(tmp_path, monkeypatch, "report", "run"))
+    line = one_error_line(run_in(tmp_path, monkeypatch, "report", "run"))
     assert line.startswith("error: run/results.json: levers[0].artifacts.predictions: "), line
     assert "outside the run folder" in line or "relative to the run folder" in line, line
 
@@ -232,7 +220,7 @@ def test_symlinked_predictions_file_that_escapes(tmp_path: Path, monkeypatch: py
     (tmp_path / "elsewhere.jsonl").write_text((run / "predictions" / "prompt.jsonl").read_text())
     (run / "predictions" / "prompt.jsonl").unlink()
     (run / "predictions" / "prompt.jsonl").symlink_to(tmp_path / "elsewhere.jsonl")
-    line = one_line_error(advise(tmp_path, monkeypatch, "report", "run"))
+    line = one_error_line(run_in(tmp_path, monkeypatch, "report", "run"))
     assert "levers[0].artifacts.predictions: 'predictions/prompt.jsonl' points outside the run folder" in line
 
 
@@ -243,7 +231,7 @@ def test_a_good_run_rerenders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     results = json.loads((run / "results.json").read_text())
     results["levers"][0]["artifacts"]["predictions"] = "cache/../predictions/inner.jsonl"
     (run / "results.json").write_text(json.dumps(results))
-    result = advise(tmp_path, monkeypatch, "report", "run")
+    result = run_in(tmp_path, monkeypatch, "report", "run")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("wrote run/report.html and run/report.md")
     assert "Use <strong>finetune</strong> for support-triage" in (run / "report.html").read_text()
@@ -453,7 +441,7 @@ def test_a_bug_still_shows_its_traceback(tmp_path: Path, monkeypatch: pytest.Mon
         raise KeyError("a bug")
 
     monkeypatch.setattr(report, "render_report", broken)
-    result = advise(tmp_path, monkeypatch, "report", "run")
+    result = run_in(tmp_path, monkeypatch, "report", "run")
     assert result.exit_code == 1 and isinstance(result.exception, KeyError)
 
 
@@ -468,37 +456,37 @@ def test_report_write_errors_are_one_line(code: int, words: str, tmp_path: Path,
         raise OSError(code, os.strerror(code), str(src))
 
     monkeypatch.setattr(runs.os, "replace", failing_replace)
-    line = one_line_error(advise(tmp_path, monkeypatch, "report", "run"))
+    line = one_error_line(run_in(tmp_path, monkeypatch, "report", "run"))
     assert line.startswith("error: run/report.html: cannot write: ") and words in line, line
     assert not [p for p in (tmp_path / "run").iterdir() if p.name.endswith(".tmp")]  # no temp file left
 
 
 def test_report_html_that_is_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (store_run(tmp_path / "run") / "report.html").mkdir()
-    line = one_line_error(advise(tmp_path, monkeypatch, "report", "run"))
+    line = one_error_line(run_in(tmp_path, monkeypatch, "report", "run"))
     assert line.startswith("error: run/report.html: cannot write: Is a directory"), line
 
 
 def test_compare_out_that_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Checked after the task loads (seconds) and before any model work; the default runs/NAME too."""
     (tmp_path / "out.txt").write_text("x")
-    advise(tmp_path, monkeypatch, "init", "task")
+    run_in(tmp_path, monkeypatch, "init", "task")
     for args in (("--out", "out.txt"), ("--out", "out.txt/run")):
-        line = one_line_error(advise(tmp_path, monkeypatch, "compare", "task/task.yaml", *args))
+        line = one_error_line(run_in(tmp_path, monkeypatch, "compare", "task/task.yaml", *args))
         assert line.startswith("error: out.txt: is a file, expected a folder (hint: the run folder (--out"), line
     (tmp_path / "runs").write_text("x")
-    line = one_line_error(advise(tmp_path, monkeypatch, "compare", "task/task.yaml"))
+    line = one_error_line(run_in(tmp_path, monkeypatch, "compare", "task/task.yaml"))
     assert line.startswith("error: runs: is a file, expected a folder"), line
 
 
 def test_init_into_a_non_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "mine" / "data").mkdir(parents=True)
     (tmp_path / "mine" / "data" / "train.jsonl").write_text('{"input": "mine", "output": "kept"}\n')
-    line = one_line_error(advise(tmp_path, monkeypatch, "init", "mine"))
+    line = one_error_line(run_in(tmp_path, monkeypatch, "init", "mine"))
     assert line.startswith("error: mine: is not empty (it holds 'data')") and "choose a new or empty folder" in line
     assert (tmp_path / "mine" / "data" / "train.jsonl").read_text() == '{"input": "mine", "output": "kept"}\n'
     (tmp_path / "fresh" / ".git").mkdir(parents=True)  # hidden entries do not count
-    assert advise(tmp_path, monkeypatch, "init", "fresh").exit_code == 0
+    assert run_in(tmp_path, monkeypatch, "init", "fresh").exit_code == 0
 
 
 @pytest.mark.parametrize("code, words", [(errno.ENOSPC, "No space left on device"),
@@ -509,7 +497,7 @@ def test_init_write_errors_are_one_line(code: int, words: str, tmp_path: Path,
         raise OSError(code, os.strerror(code), str(src))
 
     monkeypatch.setattr(runs.os, "replace", failing_replace)
-    line = one_line_error(advise(tmp_path, monkeypatch, "init", "new"))
+    line = one_error_line(run_in(tmp_path, monkeypatch, "init", "new"))
     assert "cannot write: " in line and words in line, line
 
 

@@ -15,35 +15,24 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from advisor.charts import MAX_LABEL_CHARS, criteria_chart, loss_curve_chart, scoreboard_chart
-from advisor.cli import main
 from advisor.errors import UserError
 from advisor.scoring import Criterion, Rubric, load_rubric, make_scorer
 from advisor.scoring.patterns import MAX_PATTERN_CHARS, compile_pattern, compile_phrase
 
 from bad_inputs.cases import Case, materialize
+from click.testing import Result
+
+from bad_inputs import one_error_line, run_in
 
 OK_RUBRIC = "name: mine\ncriteria:\n  - {scorer: exact_match}\n"
 BOMB = "".join(f"{k}: &{k} [{', '.join([f'*{p}'] * 10 if p else ['x'] * 10)}]\n"
                for p, k in zip(["", "a", "b", "c", "d"], "abcde")) + "f: [" + ", ".join(["*e"] * 10) + "]\n"
 
 
-def run_in(folder: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
-    monkeypatch.chdir(folder)
-    return CliRunner().invoke(main, list(args))
 
 
-def one_error_line(result: Result) -> str:
-    """The single `error: ...` line of a failed run (exit 2, no traceback)."""
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    assert len(lines) == 1, result.output
-    assert lines[0].startswith("error: "), lines[0]
-    return lines[0]
 
 
 def validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rubric: str, files: dict | None = None,

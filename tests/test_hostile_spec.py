@@ -10,35 +10,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from advisor.backends.models import resolve_model
 from advisor.backends.openai_compat import OpenAIBackend
-from advisor.cli import main
 from advisor.errors import UserError
 from advisor.scaffold import scaffold
 from advisor.spec import EndpointModel, load_task, pinpoint
 
 from bad_inputs.cases import BASE_YAML, Case, materialize
+from bad_inputs import one_error_line, run_in
 
 KEY = "sk-HOSTILEkey0123456789abcdefXYZ"  # never to appear in any output
 CTX_TRAIN = "".join(json.dumps({"id": f"r{i}", "input": f"Question {i}?", "output": "6:30",
                                 "context_ids": ["hours.md"]}) + "\n" for i in range(24))
 
 
-def run_in(folder: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
-    monkeypatch.chdir(folder)
-    return CliRunner().invoke(main, list(args))
 
 
-def one_error_line(result: Result) -> str:
-    """The single `error:` line of a refused command (exit 2, no traceback)."""
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0]
 
 
 def endpoint(url: str = "http://127.0.0.1:8000/v1", key: str = "ADVISE_HOSTILE_KEY") -> tuple[str, str]:
