@@ -82,13 +82,19 @@ def redact(text: str) -> str:
     return _SECRET_LIKE.sub("***", text)
 
 
-def _holds_secret(value: object, depth: int = 0) -> bool:
-    """A secret-shaped string in `value` or the first few items of a list or mapping inside it."""
+def _holds_secret(value: object, budget: list[int] | None = None, depth: int = 0) -> bool:
+    """A secret-shaped string anywhere in `value` (lists and mappings; the first 2,000 items and 32 levels, so a
+    YAML alias bomb or a deeply nested row costs nothing)."""
+    budget = [2000] if budget is None else budget
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 32:
+        return False
     if isinstance(value, str):
         return looks_like_secret(value[:10_000])
-    if depth < 2 and isinstance(value, (list, tuple, dict)):
-        items = list(value.items())[:8] if isinstance(value, dict) else list(value[:8])
-        return any(_holds_secret(item, depth + 1) for item in items)
+    if isinstance(value, dict):
+        return any(_holds_secret(k, budget, depth + 1) or _holds_secret(v, budget, depth + 1) for k, v in value.items())
+    if isinstance(value, (list, tuple, set)):
+        return any(_holds_secret(v, budget, depth + 1) for v in value)
     return False
 
 

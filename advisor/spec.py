@@ -32,27 +32,6 @@ def _is_key(text: str) -> bool:
     return redact(text) != text
 
 
-def _has_secret(value: Any, budget: list[int]) -> bool:
-    """True when a string anywhere in `value` (lists, mappings; the first few thousand items) looks like a key."""
-    budget[0] -= 1
-    if budget[0] < 0:
-        return False
-    if isinstance(value, str):
-        return looks_like_secret(value)
-    if isinstance(value, dict):
-        return any(_has_secret(k, budget) or _has_secret(v, budget) for k, v in value.items())
-    if isinstance(value, (list, tuple, set)):
-        return any(_has_secret(v, budget) for v in value)
-    return False
-
-
-def shown_value(value: Any) -> str:
-    """`errors.shown`, also for a list or mapping that holds a secret-looking string (never echoed)."""
-    if not isinstance(value, str) and _has_secret(value, [2000]):
-        return "(a value that looks like a secret, not shown)"
-    return shown(value)
-
-
 def refuse(message: str, hint: str | None = None) -> PydanticCustomError:
     """A validation error with our own message and hint (pydantic keeps both; `load_task` prints them)."""
     return PydanticCustomError("task_value", "{message}", {"message": message, "hint": hint})
@@ -197,7 +176,7 @@ class RetrievalOptions(_Strict):
     @classmethod
     def _positive(cls, v: list[int]) -> list[int]:
         if not v or any(k < 1 or k > MAX_TOP_K for k in v):
-            raise ValueError(f"each k must be between 1 and {MAX_TOP_K}, got {shown_value(v)}")
+            raise ValueError(f"each k must be between 1 and {MAX_TOP_K}, got {shown(v)}")
         return sorted(set(v))
 
     @field_validator("embedder")
@@ -240,7 +219,7 @@ class FinetuneOptions(_Strict):
     @classmethod
     def _lr_kind(cls, v: Any) -> Any:
         if isinstance(v, bool) or (isinstance(v, list) and any(isinstance(x, bool) for x in v)):
-            raise refuse(f"expected 'auto' or a number or a list, got {shown_value(v)}", YAML_BOOLEANS + "; write e.g. 1e-3")
+            raise refuse(f"expected 'auto' or a number or a list, got {shown(v)}", YAML_BOOLEANS + "; write e.g. 1e-3")
         return v
 
     @field_validator("lr")
@@ -287,10 +266,10 @@ class GenerationOptions(_Strict):
             return v
         if isinstance(v, bool) or not isinstance(v, int):
             hint = YAML_BOOLEANS if isinstance(v, bool) else "leave it out for auto"
-            raise refuse(f"must be 'auto' or a whole number >= 1, got {shown_value(v)}", hint)
+            raise refuse(f"must be 'auto' or a whole number >= 1, got {shown(v)}", hint)
         if not 1 <= v <= 512:
             bound = ">= 1" if v < 1 else "<= 512"
-            raise refuse(f"must be 'auto' or a whole number {bound}, got {shown_value(v)}", "leave it out for auto")
+            raise refuse(f"must be 'auto' or a whole number {bound}, got {shown(v)}", "leave it out for auto")
         return v
 
 
@@ -512,7 +491,7 @@ def _message(errors: list[dict]) -> str:
     kind = first["type"]
     if len(errors) > 1:
         kinds = list(dict.fromkeys(_expected(e) for e in errors))
-        return f"expected {' or '.join(kinds)}, got {shown_value(first.get('input'))}"
+        return f"expected {' or '.join(kinds)}, got {shown(first.get('input'))}"
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
@@ -520,14 +499,14 @@ def _message(errors: list[dict]) -> str:
     if kind == "task_value":
         return first["ctx"]["message"]
     if kind == "invalid_key":
-        return f"a key must be text, got {shown_value(first.get('input'))}"
+        return f"a key must be text, got {shown(first.get('input'))}"
     if kind in _BOUNDS:
         key, op = _BOUNDS[kind]
-        return f"must be {op} {first['ctx'][key]}, got {shown_value(first.get('input'))}"
+        return f"must be {op} {first['ctx'][key]}, got {shown(first.get('input'))}"
     if kind == "string_too_short":
         return "must not be empty"
     if kind in _KINDS or kind == "literal_error":
-        return f"must be {_expected(first)}, got {shown_value(first.get('input'))}"
+        return f"must be {_expected(first)}, got {shown(first.get('input'))}"
     return first["msg"].removeprefix("Value error, ")
 
 
