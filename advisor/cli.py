@@ -3,6 +3,7 @@ caught in one place (`_OneLineErrors.invoke`); anything else is a bug and keeps 
 from __future__ import annotations
 
 import errno
+import math
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,8 +44,38 @@ class RichReporter(Reporter):
         console.print(f"[dim]{escape(message)}[/dim]", highlight=False)
 
 
-def _levers_option(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+def _levers_option(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise click.BadParameter("names no lever; give e.g. prompt,retrieval (or leave it out for all)")
+    return names
+
+
+class _NonEmptyPath(click.Path):
+    """click.Path that refuses an empty string (pathlib reads '' as '.', the current folder)."""
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path)
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if isinstance(value, str) and not value.strip():
+            self.fail("is an empty path", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class _Minutes(click.FloatRange):
+    """A positive, finite number of minutes (click's FloatRange lets nan and inf through)."""
+
+    def __init__(self) -> None:
+        super().__init__(min=0, min_open=True)
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        minutes = super().convert(value, param, ctx)
+        if not math.isfinite(minutes):
+            self.fail(f"must be a finite number of minutes, got {value!r}", param, ctx)
+        return minutes
 
 
 def _print_error(err: UserError) -> None:
@@ -158,21 +189,21 @@ def _quiet_libraries() -> None:
 
 
 @main.command()
-@click.argument("task_file", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), help="Run folder (default runs/<task name>/).")
-@click.option("--levers", help="Comma-separated subset: prompt,retrieval,finetune.")
+@click.argument("task_file", type=_NonEmptyPath())
+@click.option("--out", type=_NonEmptyPath(), help="Run folder (default runs/<task name>/).")
+@click.option("--levers", callback=_levers_option, help="Comma-separated subset: prompt,retrieval,finetune,retrieval+finetune.")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N eval examples (quick looks).")
 @click.option("--seed", type=int, help="Override the task's seed.")
 @click.option("--fresh", is_flag=True, help="Ignore caches in the run folder and recompute everything.")
-@click.option("--max-train-minutes", type=click.FloatRange(min=0, min_open=True),
+@click.option("--max-train-minutes", type=_Minutes(),
               help="Safety net: stop each training run cleanly after this long; the adapter so far is evaluated "
                    "and the lever marked undertrained. Budgets that shape a score are steps (max_steps).")
-def compare(task_file: Path, out: Path | None, levers: str | None, limit: int | None, seed: int | None, fresh: bool,
+def compare(task_file: Path, out: Path | None, levers: list[str] | None, limit: int | None, seed: int | None, fresh: bool,
             max_train_minutes: float | None) -> None:
     """Benchmark the levers on TASK_FILE and write results.json and report.html."""
     from .compare import compare as run_compare
 
-    results = run_compare(task_file, out=out, levers=_levers_option(levers), limit=limit, seed=seed, fresh=fresh,
+    results = run_compare(task_file, out=out, levers=levers, limit=limit, seed=seed, fresh=fresh,
                           reporter=RichReporter(), max_train_minutes=max_train_minutes)
     out_dir = out or Path("runs") / results["task"]["name"]
     console.print(summary_table(results))
@@ -189,7 +220,7 @@ def _print_warnings(warnings: list[dict]) -> None:
 
 
 @main.command()
-@click.argument("task_file", type=click.Path(path_type=Path))
+@click.argument("task_file", type=_NonEmptyPath())
 def validate(task_file: Path) -> None:
     """Run every load-time check on TASK_FILE (no model work)."""
     from .compare import load
@@ -202,7 +233,7 @@ def validate(task_file: Path) -> None:
 
 
 @main.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=_NonEmptyPath())
 def report(run_dir: Path) -> None:
     """Re-render report.html and report.md from RUN_DIR's results.json and predictions."""
     from .runs import read_predictions, read_results
@@ -216,7 +247,7 @@ def report(run_dir: Path) -> None:
 
 
 @main.command()
-@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("directory", type=_NonEmptyPath())
 def init(directory: Path) -> None:
     """Scaffold a working task folder (task.yaml + tiny data) in DIRECTORY to edit."""
     from .scaffold import scaffold

@@ -41,6 +41,12 @@ def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     (("compare", "task.yaml", "--lmit", "3"), "error: No such option '--lmit'. Did you mean '--limit'?"),
     (("compare", "task.yaml", "--limit", "many"), "error: --limit: 'many' is not a valid integer range."),
     (("compar", "task.yaml"), "error: No such command 'compar'. Did you mean 'compare'?"),
+    (("compare", "task.yaml", "--out", ""), "error: --out: is an empty path"),  # '' would be the current folder
+    (("compare", "task.yaml", "--levers", " , "), "error: --levers: names no lever"),  # '' used to mean all levers
+    (("compare", "task.yaml", "--max-train-minutes", "nan"), "error: --max-train-minutes: must be a finite number"),
+    (("report", ""), "error: RUN_DIR: is an empty path"),
+    (("init", ""), "error: DIRECTORY: is an empty path"),
+    (("validate", " "), "error: TASK_FILE: is an empty path"),
 ])
 def test_usage_errors_are_one_line(args: tuple[str, ...], expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """click's own usage errors (normally usage + blank line + error) are one line too, still exit 2."""
