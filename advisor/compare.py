@@ -79,6 +79,7 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
     except UserError as err:
         raise pinpoint(err) from None
     check_something_runs(task, names, bool(corpus))
+    check_model_reference(task)
     for key, rows in (("data.train", train), ("data.eval", evals)):
         bad = rubric.check_references([e.output for e in rows])
         if bad is not None:
@@ -159,6 +160,17 @@ def check_something_runs(task: Task, names: list[str], has_corpus: bool) -> None
     raise UserError(task.task_file, task.locate("levers"), f"no lever can run ({'; '.join(why)})",
                     "set data.corpus to documents for retrieval, set model.weights to fine-tune an endpoint's model, "
                     "or enable the prompt lever")
+
+
+def check_model_reference(task: Task) -> None:
+    """A local model folder named in `model:` or `model.weights` must exist with a config.json (a Hugging Face id
+    is looked up when the model loads; the bundled default needs no check)."""
+    from .backends.models import resolve_model
+    from .spec import DEFAULT_MODEL
+
+    ref, field = (task.model, "model") if isinstance(task.model, str) else (task.model.weights, "model.weights")
+    if ref is not None and ref not in (DEFAULT_MODEL, "default"):
+        resolve_model(ref, task.base_dir, task.locate(field), task.task_file)
 
 
 def context_ids_without_corpus(task: Task, train: list[Example], evals: list[Example], corpus: list[Document]) -> None:

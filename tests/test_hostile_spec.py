@@ -201,7 +201,7 @@ def test_task_file_is_a_fifo(command: str, tmp_path: Path, monkeypatch: pytest.M
     ("loop", "task.yaml", "error: task.yaml: is a symlink loop"),
     (None, "/dev/zero", "error: /dev/zero: is a device, not a regular file"),
     (None, "data", "error: data: is a folder, not a task file"),
-    (None, "", "is a folder or an empty path, not a task file"),
+    (None, "", "error: TASK_FILE: is an empty path"),
     (None, "missing/task.yaml", "error: missing/task.yaml: task file not found"),
     (None, "y" * 3000 + ".yaml", "is too long a path"),
 ])
@@ -382,3 +382,14 @@ def test_empty_paths_are_refused(edit: tuple[str, str], where: str, tmp_path: Pa
     result = run_in(tmp_path, monkeypatch, "validate", "task.yaml")
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"error: task.yaml: {where}: must not be empty"), result.output
+
+
+@pytest.mark.parametrize("model, message", [("/dev/zero", "/dev/zero is not a folder"),
+                                            ("no-such-folder", "model folder does not exist: no-such-folder"),
+                                            ("docs", "has no config.json")])
+def test_validate_checks_a_local_model_folder(model: str, message: str, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch):
+    """`advise validate` runs every load-time check: a local model folder must exist and hold config.json."""
+    materialize(Case("model", None, None, edits=(("seed: 0", f"seed: 0\nmodel: {model}"),)), tmp_path)
+    line = one_error_line(run_in(tmp_path, monkeypatch, "validate", "task.yaml"))
+    assert line.startswith("error: task.yaml: model (line 18): ") and message in line, line

@@ -92,6 +92,9 @@ def resolve_model(spec: str, base_dir: Path, field: str, task_file: Path, report
             raise UserError(task_file, field, f"folder {_shown_path(path)} has no config.json",
                             "point at a transformers model folder")
         return redact(str(path.resolve())), path.resolve()
+    if os.path.lexists(path):
+        raise UserError(task_file, field, f"{_shown_path(path)} is not a folder",
+                        "point at a transformers model folder, one with config.json")
     looks_like_hub_id = spec.count("/") == 1 and not spec.startswith((".", "/", "~"))
     if looks_like_hub_id:
         return redact(spec), spec
