@@ -17,7 +17,7 @@ def _lever(name: str, passed: int, n: int) -> dict:
 
 
 def _warnings(tmp_path, counts: dict[str, int], n: int = 40) -> list[dict]:
-    loaded = load(write_task(tmp_path, "unused-model", rubric="classification", n_eval=n, n_train=30, repeat=3))
+    loaded = load(write_task(tmp_path, "smollm2-135m", rubric="classification", n_eval=n, n_train=30, repeat=3))
     assert len(loaded.eval) == n
     warnings: list[dict] = []
     analyse([_lever(k, v, n) for k, v in counts.items()], loaded.rubric, loaded.eval, loaded.task, warnings)
