@@ -102,7 +102,7 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
                         f"use k <= {len(train) // 2} with {len(train)} training examples")
     context_ids_without_corpus(task, train, evals, corpus)
     warnings: list[dict] = []
-    if getattr(corpus, "blank_skipped", 0):
+    if corpus.blank_skipped:
         warnings.append({"code": "blank_corpus_documents", "message": f"{corpus.blank_skipped} blank corpus files or "
                          "rows were skipped (they hold no text to retrieve)"})
     known = {d.id for d in corpus}

@@ -274,17 +274,17 @@ def _svg(svg: str | None) -> Markup | None:
     return Markup(svg)
 
 
+def _templates(autoescape: bool, finalize) -> Environment:  # type: ignore[no-untyped-def]
+    """A Jinja environment over the shipped templates; `finalize` bounds or escapes every printed value."""
+    return Environment(loader=FileSystemLoader(str(data_dir("templates"))), autoescape=autoescape,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                       finalize=finalize)
+
+
 def _environment() -> Environment:
     """The HTML environment: autoescape on for every template, every printed plain string bounded."""
-    env = Environment(
-        loader=FileSystemLoader(str(data_dir("templates"))),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        finalize=lambda v: v if isinstance(v, Markup) or not isinstance(v, str) else clip(v, PROMPT_CHARS),
-    )
+    env = _templates(autoescape=True, finalize=lambda v: v if isinstance(v, Markup) or not isinstance(v, str)
+                     else clip(v, PROMPT_CHARS))
     env.filters.update(num=fmt_num, money=fmt_money, count=fmt_count, secs=fmt_secs, pvalue=fmt_p,
                        ci=fmt_ci, pyrepr=lambda v: repr(str(v)), csp_hash=csp_hash,
                        plain=fmt_plain, when=fmt_when, columns=table_columns)
@@ -308,15 +308,7 @@ def _md_environment() -> Environment:
     def trusted(fmt):  # type: ignore[no-untyped-def]
         return lambda *args: MdText(fmt(*args))
 
-    env = Environment(
-        loader=FileSystemLoader(str(data_dir("templates"))),
-        autoescape=False,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        finalize=lambda v: v if isinstance(v, MdText) else md_text("" if v is None else v),
-    )
+    env = _templates(autoescape=False, finalize=lambda v: v if isinstance(v, MdText) else md_text("" if v is None else v))
     env.filters.update(num=trusted(fmt_num), money=trusted(fmt_money), count=trusted(fmt_count),
                        secs=trusted(fmt_secs), pvalue=trusted(fmt_p), ci=trusted(fmt_ci), signed=trusted(fmt_signed),
                        when=fmt_when, md=md_text, code=md_code,
