@@ -78,6 +78,15 @@ class _Minutes(click.FloatRange):
         return minutes
 
 
+GATE_FAILED = 3  # exit codes: 0 ok, 1 a bug (traceback), 2 bad input (one line), 3 a CI gate failed
+
+
+def _gate_failed(message: str) -> None:
+    """A CI gate (--fail-under, --fail-on-regression) did not pass: say why on one line and exit 3."""
+    console.print(f"[red]gate failed:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    raise SystemExit(GATE_FAILED)
+
+
 def _print_error(err: UserError) -> None:
     console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
 
