@@ -78,6 +78,27 @@ class _Minutes(click.FloatRange):
         return minutes
 
 
+class _Score(click.FloatRange):
+    """A score threshold in [0, 1] (click's FloatRange lets nan through)."""
+
+    name = "score"
+
+    def __init__(self) -> None:
+        super().__init__(min=0, max=1)
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        score = super().convert(value, param, ctx)
+        if not math.isfinite(score):
+            self.fail(f"must be a score from 0 to 1, got {value!r}", param, ctx)
+        return score
+
+
+_FAIL_UNDER_HELP = ("CI gate: exit 3 when the recommended lever's mean eval score (0-1, the point estimate, not its "
+                    "interval) is below SCORE; a score equal to SCORE passes. Everything is written first.")
+_JUNIT_HELP = ("Also write JUnit XML here for CI: a test case per lever, per lever and criterion, and the "
+               "recommendation (a failed --fail-under fails the recommended lever's case).")
+
+
 GATE_FAILED = 3  # exit codes: 0 ok, 1 a bug (traceback), 2 bad input (one line), 3 a CI gate failed
 
 
@@ -85,6 +106,22 @@ def _gate_failed(message: str) -> None:
     """A CI gate (--fail-under, --fail-on-regression) did not pass: say why on one line and exit 3."""
     console.print(f"[red]gate failed:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise SystemExit(GATE_FAILED)
+
+
+def _gate(results: dict, fail_under: float | None, junit: Path | None) -> None:
+    """After a run is written: the JUnit file (if asked), then the --fail-under verdict (exit 3 when it fails)."""
+    from .gate import check_fail_under, junit_cases
+
+    verdict = check_fail_under(results, fail_under) if fail_under is not None else None
+    if junit is not None:
+        from .junit import write_junit
+
+        write_junit(junit, str(results["task"]["name"]), junit_cases(results, verdict))
+        console.print(f"junit: {escape(str(junit))}", highlight=False)
+    if verdict is not None and not verdict.passed:
+        _gate_failed(verdict.message)
+    if verdict is not None:
+        console.print(f"[green]gate passed:[/green] {escape(verdict.message)}", highlight=False, soft_wrap=True)
 
 
 def _print_error(err: UserError) -> None:
@@ -207,11 +244,19 @@ def _quiet_libraries() -> None:
 @click.option("--max-train-minutes", type=_Minutes(),
               help="Safety net: stop each training run cleanly after this long; the adapter so far is evaluated "
                    "and the lever marked undertrained. Budgets that shape a score are steps (max_steps).")
+@click.option("--fail-under", type=_Score(), help=_FAIL_UNDER_HELP)
+@click.option("--junit", type=_NonEmptyPath(), help=_JUNIT_HELP)
 def compare(task_file: Path, out: Path | None, levers: list[str] | None, limit: int | None, seed: int | None, fresh: bool,
-            max_train_minutes: float | None) -> None:
-    """Benchmark the levers on TASK_FILE and write results.json and report.html."""
+            max_train_minutes: float | None, fail_under: float | None = None, junit: Path | None = None) -> None:
+    """Benchmark the levers on TASK_FILE and write results.json and report.html.
+
+    Exit codes: 0 done, 2 bad input, 3 the --fail-under gate failed (everything was written), 1 a bug."""
     from .compare import compare as run_compare
 
+    if junit is not None:
+        from .gate import check_junit_path
+
+        check_junit_path(junit)  # before any model work
     results = run_compare(task_file, out=out, levers=levers, limit=limit, seed=seed, fresh=fresh,
                           reporter=RichReporter(), max_train_minutes=max_train_minutes)
     out_dir = out or Path("runs") / results["task"]["name"]
@@ -221,6 +266,7 @@ def compare(task_file: Path, out: Path | None, levers: list[str] | None, limit: 
     _print_warnings(results["warnings"])
     console.print(f"report: {escape(str(out_dir / 'report.html'))}   results: {escape(str(out_dir / 'results.json'))}",
                   highlight=False)
+    _gate(results, fail_under, junit)
 
 
 def _print_warnings(warnings: list[dict]) -> None:
@@ -243,16 +289,24 @@ def validate(task_file: Path) -> None:
 
 @main.command()
 @click.argument("run_dir", type=_NonEmptyPath())
-def report(run_dir: Path) -> None:
-    """Re-render report.html and report.md from RUN_DIR's results.json and predictions."""
+@click.option("--fail-under", type=_Score(), help=_FAIL_UNDER_HELP)
+@click.option("--junit", type=_NonEmptyPath(), help=_JUNIT_HELP)
+def report(run_dir: Path, fail_under: float | None = None, junit: Path | None = None) -> None:
+    """Re-render report.html and report.md from RUN_DIR's results.json and predictions (and gate on them in CI with
+    --fail-under / --junit, without recomputing)."""
     from .runs import read_predictions, read_results
 
+    if junit is not None:
+        from .gate import check_junit_path
+
+        check_junit_path(junit)
     results = read_results(run_dir)  # every field the report reads is checked before anything is rendered
     predictions = read_predictions(run_dir, results)
     from .report import render_report  # matplotlib: imported once the inputs are known to be good
 
     html, md = render_report(results, predictions, run_dir)
     console.print(f"wrote {escape(str(html))} and {escape(str(md))}", highlight=False)
+    _gate(results, fail_under, junit)
 
 
 @main.command()
