@@ -64,6 +64,22 @@ def test_gate_message_never_hides_a_near_miss():
     assert not verdict.passed and "scores 0.79996 [95% CI" in verdict.message, verdict.message
 
 
+def test_gate_says_an_undertrained_score_is_a_lower_bound():
+    results = make_results()
+    results["levers"][2]["undertrained"] = True
+    verdict = check_fail_under(results, 0.9)
+    assert verdict.message.endswith("; it is undertrained, so this is a lower bound"), verdict.message
+    case = next(c for c in junit_cases(results, verdict) if c.name == "finetune")
+    assert case.status == "failed" and "lower bound" in case.output
+
+
+def test_help_says_the_gate_compares_the_mean():
+    for command in ("compare", "report"):
+        text = " ".join(run_cli(command, "--help").output.split())
+        assert "--fail-under SCORE" in text and "recommended lever's mean eval score" in text
+        assert "--junit PATH" in text
+
+
 def test_gate_fails_when_nothing_could_be_recommended():
     results = make_results()
     for lever in results["levers"]:
@@ -110,7 +126,8 @@ def test_junit_file_parses_with_one_case_per_lever_and_criterion(tmp_path):
     assert {"score", "ci_low", "ci_high", "cost_per_1k_calls"} <= set(crit["props"])
     # the recommendation, with the gate's verdict
     rec = cases["recommendation"]
-    assert rec["state"] == "passed" and rec["props"] == {"lever": "finetune", "confidence": "likely", "fail_under": "0.9"}
+    assert rec["state"] == "passed"
+    assert rec["props"] == {"lever": "finetune", "confidence": "likely", "fail_under": "0.9"}
     assert rec["out"].startswith("recommend finetune (confidence: likely)") and "gate: failed" in rec["out"]
 
 
