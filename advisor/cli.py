@@ -310,6 +310,109 @@ def report(run_dir: Path, fail_under: float | None = None, junit: Path | None = 
 
 
 @main.command()
+@click.argument("run_a", type=_NonEmptyPath())
+@click.argument("run_b", type=_NonEmptyPath())
+@click.option("--out", type=_NonEmptyPath(), help="Folder for diff.html, diff.md and diff.json (default: RUN_B).")
+@click.option("--levers", callback=_levers_option,
+              help="Comma-separated subset of levers to diff (and to gate on); Holm's correction covers only these.")
+@click.option("--fail-on-regression", is_flag=True,
+              help="CI gate: exit 3 when a lever ran in both runs is significantly worse in B (Holm-adjusted), after "
+                   "everything is written.")
+@click.option("--junit", type=_NonEmptyPath(),
+              help="Also write JUnit XML here: a case per lever (failed when significantly worse in B, skipped when "
+                   "not comparable) and per lever and criterion.")
+def diff(run_a: Path, run_b: Path, out: Path | None, levers: list[str] | None, fail_on_regression: bool,
+         junit: Path | None) -> None:
+    """What changed from RUN_A to RUN_B: per lever, B - A on the shared eval ids (paired tests, Holm), the examples
+    that flipped, setup changes and the recommendation. Exit codes: 0 done, 2 bad input, 3 --fail-on-regression
+    found a lever significantly worse in B, 1 a bug."""
+    from .diff import diff_runs
+    from .diff_report import check_out, render_diff
+    from .gate import check_junit_path
+    from .runs import read_predictions, read_results
+
+    a_results = read_results(run_a)  # both runs checked first: a missing or damaged one is named on one line
+    a_predictions = read_predictions(run_a, a_results)
+    b_results = read_results(run_b)
+    b_predictions = read_predictions(run_b, b_results)
+    out = run_b if out is None else out
+    check_out(out)
+    if junit is not None:
+        check_junit_path(junit)
+    result = diff_runs(a_results, a_predictions, b_results, b_predictions, a_dir=run_a, b_dir=run_b, levers=levers)
+    if fail_on_regression and not result.compared():
+        raise UserError(None, "--fail-on-regression", "no lever ran in both runs with scores on shared eval ids, so "
+                        "there is nothing to gate", "diff runs of the same levers (see the lever notes without the "
+                        "flag)")
+    html, md, _ = render_diff(result, out)  # written first: a write error is then the only line printed
+    _print_diff(result)
+    console.print(f"wrote {escape(str(html))} and {escape(str(md))}", highlight=False)
+    if junit is not None:
+        from .diff_report import junit_cases
+        from .junit import write_junit
+
+        write_junit(junit, f"advise diff: {result.b.task}", junit_cases(result))
+        console.print(f"junit: {escape(str(junit))}", highlight=False)
+    if fail_on_regression:
+        from .diff_report import regression_line
+
+        if result.regressions():
+            _gate_failed("; ".join(regression_line(lev) for lev in result.regressions()))
+        console.print(f"[green]gate passed:[/green] no lever is significantly worse in B "
+                      f"({len(result.compared())} compared)", highlight=False)
+
+
+def _print_diff(d) -> None:  # type: ignore[no-untyped-def]
+    """The diff on the terminal: a table per lever, the flipped ids, setup changes, the recommendation."""
+    from rich import box
+
+    from .diff_report import ids_text
+
+    table = Table(title=f"{escape(d.a.task)}: run B - run A on shared eval ids", box=box.SIMPLE_HEAD, show_edge=False,
+                  padding=(0, 1), pad_edge=False, collapse_padding=True,
+                  caption="p: Holm-adjusted; n.s.: not significantly different; flips: pass->fail/fail->pass")
+    for col in ("lever", "A", "B", "B - A", "95% CI", "p", "B is", "flips"):
+        table.add_column(col, justify="left" if col in ("lever", "B is") else "right", no_wrap=True)
+    for lev in d.levers:
+        if lev.status != "compared":
+            table.add_row(escape(lev.name), "", "", "", "", "", "-", "")  # not compared: why is below the table
+            continue
+        verdict = {"worse": "[red]worse[/red]", "better": "[green]better[/green]"}.get(str(lev.verdict), "n.s.")
+        p = "<0.001" if lev.p_holm < 0.001 else f"{lev.p_holm:.3f}"
+        table.add_row(escape(lev.name), f"{lev.a_mean:.3f}", f"{lev.b_mean:.3f}", f"{lev.diff:+.3f}",
+                      f"[{lev.ci_low:+.3f}, {lev.ci_high:+.3f}]", p, verdict, f"{lev.n_regressed}/{lev.n_fixed}")
+    console.print(table)
+    for lev in d.levers:
+        if lev.status != "compared":
+            console.print(f"  {escape(lev.name)}: not compared: {escape(lev.note)}", highlight=False)
+    for lev in d.compared():
+        if lev.n_regressed:
+            console.print(f"  {escape(lev.name)}: pass -> fail: {escape(ids_text(lev.regressed_ids, lev.n_regressed))}",
+                          highlight=False)
+        if lev.n_fixed:
+            console.print(f"  {escape(lev.name)}: fail -> pass: {escape(ids_text(lev.fixed_ids, lev.n_fixed))}",
+                          highlight=False)
+    console.print(f"  eval ids: {d.n_shared_ids} in both runs, {d.n_only_a} only in A, {d.n_only_b} only in B",
+                  highlight=False)
+    if d.setup:
+        console.print(f"  setup: {len(d.setup)} change{'s' if len(d.setup) != 1 else ''}", highlight=False)
+        for c in d.setup[:20]:
+            console.print(f"    {escape(c.field)}: {escape(_one_line(c.a))} -> {escape(_one_line(c.b))}", highlight=False)
+        if len(d.setup) > 20:
+            console.print(f"    ... and {len(d.setup) - 20} more (see diff.html)", highlight=False)
+    else:
+        console.print("  setup: unchanged", highlight=False)
+    console.print(f"  {escape(d.recommendation.sentence())}", highlight=False)
+    for w in d.warnings:
+        console.print(f"[yellow]warning[/yellow] {escape(w)}", highlight=False)
+
+
+def _one_line(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+@main.command()
 @click.argument("directory", type=_NonEmptyPath())
 def init(directory: Path) -> None:
     """Scaffold a working task folder (task.yaml + tiny data) in DIRECTORY to edit."""
