@@ -22,6 +22,7 @@ from .analysis import analyse, environment, task_prices
 from .decide import FINETUNE_RISK_CODES, LeverSummary, cheaper_later
 from .errors import UserError, did_you_mean, shown
 from .resources import free_ram
+from .judging import Judges, Label, check_judges, load_labels, summarize
 from .levers.base import Bench, Lever, Variant
 from .levers.finetune import CombinedLever, FinetuneLever
 from .levers.prompt import PromptLever
@@ -50,6 +51,7 @@ class Loaded:
     warnings: list[dict] = field(default_factory=list)
     guard: list[Example] = field(default_factory=list)
     data_warnings: list[dict] = field(default_factory=list)  # those of `warnings` the exact-text data checks raised
+    judge_labels: list[Label] = field(default_factory=list)  # people's scores for the llm_judge criteria
 
 
 def load(task_path: str | Path, levers: list[str] | None = None, limit: int | None = None,
@@ -80,6 +82,12 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
         raise pinpoint(err) from None
     check_something_runs(task, names, bool(corpus))
     check_model_reference(task)
+    try:
+        check_judges(rubric, task)
+        labels = (load_labels(task.resolve(task.data.judge_labels), task, rubric, [e.id for e in evals], list(LEVERS))
+                  if task.data.judge_labels else [])
+    except UserError as err:
+        raise pinpoint(err) from None
     for key, rows in (("data.train", train), ("data.eval", evals)):
         bad = rubric.check_references([e.output for e in rows])
         if bad is not None:
@@ -118,7 +126,7 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
                          f"is more chunks than the {len(corpus)} corpus documents make; retrieval will give every chunk"})
     exact = warnings_of(data_checks(train, evals, corpus))  # exact-text checks; compare reruns them with embeddings
     check_memory(task, evals, corpus)
-    return Loaded(task, train, evals, corpus, rubric, names, warnings + exact, guard, exact)
+    return Loaded(task, train, evals, corpus, rubric, names, warnings + exact, guard, exact, labels)
 
 
 def check_key_variable(task: Task) -> None:
@@ -252,7 +260,8 @@ def _embed_for(bench: Bench, rubric: Rubric):
 
 
 def _score(bench: Bench, rubric: Rubric, gens, examples: list[Example]) -> dict[str, list[float]]:
-    return rubric.score([g.text for g in gens], [e.output for e in examples], embed=_embed_for(bench, rubric))
+    return rubric.score([g.text for g in gens], [e.output for e in examples], embed=_embed_for(bench, rubric),
+                        inputs=[e.input for e in examples], judge=bench.judge)
 
 
 def make_score_fn(bench: Bench, guard_rubric: Rubric):
@@ -353,11 +362,14 @@ def run_lever(lever: Lever, bench: Bench) -> dict:
     for replica in prepared.replicas:  # other training seeds: their spread enters the intervals
         per_seed.append(_score(bench, bench.rubric, _generate(bench, replica, bench.eval, f"{lever.name} on eval: {replica.name}"),
                                bench.eval))
+    judged = bench.rubric.explain([g.text for g in gens], [e.output for e in bench.eval],
+                                  inputs=[e.input for e in bench.eval], judge=bench.judge)  # cached: no new calls
     rows = []
     for i, (ex, g) in enumerate(zip(bench.eval, gens)):
         rows.append({"id": ex.id, "input": ex.input, "reference": ex.output, "prediction": g.text,
                      "scores": {name: round(float(vals[i]), 4) for name, vals in scores.items()},
-                     "input_tokens": g.input_tokens, "output_tokens": g.output_tokens, "seconds": round(g.seconds, 4)})
+                     "input_tokens": g.input_tokens, "output_tokens": g.output_tokens, "seconds": round(g.seconds, 4),
+                     **({"judgements": {name: details[i] for name, details in judged.items()}} if judged else {})})
     pred_path = bench.run_dir / "predictions" / f"{lever.name}.jsonl"
     write_jsonl(pred_path, rows)
     latencies = np.array([g.seconds for g in gens])
@@ -381,6 +393,7 @@ def run_lever(lever: Lever, bench: Bench) -> dict:
         "_scores": {k: np.array([p[k] for p in per_seed]) if len(per_seed) > 1 else np.asarray(v)
                     for k, v in scores.items()},
         "_predictions": [g.text for g in gens],
+        "_rows": rows,
     }
 
 
@@ -419,6 +432,9 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
                   gen_cache=JsonlCache(run_dir / "cache" / "generations.jsonl"),
                   embedder_factory=embedder_factory, local_backend_factory=local_factory, guard=loaded.guard)
     bench.score_fn = make_score_fn(bench, load_rubric(GUARD_RUBRIC, task.base_dir, task.task_file, "guard rubric"))
+    judges = (Judges(loaded.rubric, task, backend, JsonlCache(run_dir / "cache" / "judgements.jsonl"), reporter)
+              if loaded.rubric.judged else None)
+    bench.judge = judges
     t0 = time.perf_counter()
     found = data_checks(loaded.train, loaded.eval, loaded.corpus, bench.embedder([e.input for e in loaded.train], "Embedding train inputs"),
                         bench.embedder([e.input for e in loaded.eval], "Embedding eval inputs"))
@@ -436,6 +452,12 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
     gap = dev_eval_gap_check(results_levers, {lev["name"]: lev["_scores"]["total"] for lev in results_levers
                                               if lev["status"] == "ok"})
     warnings += gap.warnings
+    judge_records = None
+    if judges is not None:
+        judge_records, judge_warnings = summarize(loaded.rubric, judges, {lev["name"]: lev["_rows"] for lev in
+                                                                          results_levers if lev["status"] == "ok"},
+                                                  loaded.judge_labels)
+        warnings += judge_warnings
     analysis = analyse(results_levers, loaded.rubric, loaded.eval, task, warnings)
     checks = ([eval_power_check(c, warnings).record() for c in found] + lever_checks
               + [c.record() for c in (*unrun_finetune_checks(lever_checks), gap,
@@ -443,6 +465,7 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
     for lev in results_levers:
         lev.pop("_scores", None)
         lev.pop("_predictions", None)
+        lev.pop("_rows", None)
     timings["total"] = round(time.perf_counter() - t_start, 2)
     results = {
         "schema_version": SCHEMA_VERSION,
@@ -465,6 +488,7 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
         "timings": timings,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **analysis,
+        **({"judges": judge_records} if judge_records is not None else {}),
     }
     write_json(run_dir / "results.json", results)
     from .report import render_report

@@ -329,8 +329,9 @@ def _duplicate_id(path: Path, ex_id: str, line: int, generated: bool, first_line
                      f"it got the generated id {shown(ex_id)}, which line {line} also uses", hint)
 
 
-def load_examples(path: Path, field: str, task_file: Path | None = None) -> list[Example]:
-    """Examples from JSONL (input/output or chat messages) or CSV (input,output columns).
+def read_rows(path: Path, field: str, task_file: Path | None = None,
+              columns: str = "input,output") -> tuple[Iterator[tuple[int, object]], bool]:
+    """(line number, row) of a .jsonl / .csv data file, read with every check, and whether it is CSV.
 
     `field` names the task.yaml key that gave `path`; with `task_file`, a bad path is reported there."""
     if path.is_dir():
@@ -344,10 +345,15 @@ def load_examples(path: Path, field: str, task_file: Path | None = None) -> list
     if suffix not in EXAMPLE_SUFFIXES:
         where = (task_file, field) if task_file is not None else (path, None)
         raise UserError(*where, f"unsupported file type {shown(suffix or '(none)', 20)} for {display_path(path)}",
-                        "use .jsonl with one JSON object per line, or .csv with input,output columns")
+                        f"use .jsonl with one JSON object per line, or .csv with {columns} columns")
     text = read_text(path, MAX_DATA_BYTES, field, task_file)
     from_csv = suffix == ".csv"
-    rows: Iterator[tuple[int, object]] = _csv_rows(text, path) if from_csv else _jsonl_rows(text, path)
+    return (_csv_rows(text, path) if from_csv else _jsonl_rows(text, path)), from_csv
+
+
+def load_examples(path: Path, field: str, task_file: Path | None = None) -> list[Example]:
+    """Examples from JSONL (input/output or chat messages) or CSV (input,output columns)."""
+    rows, from_csv = read_rows(path, field, task_file)
     examples: list[Example] = []
     seen: dict[str, tuple[int, bool]] = {}
     for line_no, row in rows:

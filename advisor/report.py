@@ -41,7 +41,7 @@ _LEVER_KEYS = {"score": dict, "criteria": dict, "criteria_ci": dict, "cost": dic
                "dev": list, "details": dict, "artifacts": dict}
 _TOP_KEYS = {"task": dict, "model": dict, "rubric": dict, "levers": list, "comparisons": list,
              "baselines": dict, "warnings": list, "checks": list, "recommendation": dict, "environment": dict,
-             "timings": dict}
+             "timings": dict, "judges": list}
 PROMPT_KEYS = ("instruction", "prompt", "system_prompt", "template")
 # How the "Checked:" list names each check (results.json "checks"); other names show with spaces for underscores.
 CHECK_LABELS = {"leakage_train_eval": "train → eval leakage", "leakage_corpus_eval": "corpus → eval leakage",
@@ -84,6 +84,7 @@ def build_context(results: dict, predictions: dict[str, list[dict]]) -> dict:
                    "loss": {name: _svg(svg) for name, svg in svgs["loss"].items()}},
         "evidence": select_evidence(predictions or {}, [str(lv.get("name")) for lv in ok], _criterion_names(r)),
         "evidence_total": _count_examples(predictions or {}, [str(lv.get("name")) for lv in ok]),
+        "judges": [_judge_row(j) for j in r["judges"] if isinstance(j, dict)],
         "checks": [_check_row(c) for c in r["checks"]],
         "check_counts": _check_counts(r["checks"]),
         "deploy": _deploy(winner, r["model"]) if winner else None,
@@ -130,8 +131,40 @@ def _cell(lever: str, record: dict | None, criteria: list[str]) -> dict:
     if not record:
         return {"lever": lever, "prediction": None, "total": None, "scores": []}
     scores = record.get("scores") if isinstance(record.get("scores"), dict) else {}
+    judged = record.get("judgements") if isinstance(record.get("judgements"), dict) else {}
     return {"lever": lever, "prediction": _text(record.get("prediction")), "total": _total(record),
-            "scores": [(c, _finite(scores.get(c))) for c in criteria if c in scores]}
+            "scores": [(c, _finite(scores.get(c))) for c in criteria if c in scores],
+            "judged": [{"name": c, "score": _finite(j.get("score")), "parsed": j.get("parsed") is True,
+                        "reason": _text(j.get("reason") or ""), "reply": _text(j.get("reply") or "")}
+                       for c, j in judged.items() if c in criteria and isinstance(j, dict)]}
+
+
+def _judge_row(judge: dict) -> dict:
+    """One llm_judge criterion for the report: who judged, how often it failed to answer, its biases, its validity."""
+    bias, validity = judge.get("length_bias"), judge.get("validity")
+    bias_text = ("not measured (too few answers, or no spread)" if not isinstance(bias, dict) else
+                 f"Spearman {fmt_signed(bias.get('spearman'), 2)} with answer length (p={fmt_p(bias.get('p_value'))}, "
+                 f"{fmt_count(bias.get('answers'))} answers)")
+    if isinstance(validity, dict):
+        ci = (f" [{fmt_num(validity.get('ci_low'), 2)}, {fmt_num(validity.get('ci_high'), 2)}]"
+              if _finite(validity.get("ci_low")) is not None else "")
+        value = (f"{str(validity.get('statistic')).replace('_', ' ')} {fmt_num(validity.get('value'), 2)}{ci}"
+                 if _finite(validity.get("value")) is not None else "agreement statistic undefined (one label only)")
+        agree = _finite(validity.get("agreement"))
+        validity_text = (f"{value} on {fmt_count(validity.get('labels'))} human labels"
+                         + (f"; exact agreement {agree:.0%}" if agree is not None else ""))
+    else:
+        validity_text = "unvalidated: no human labels (data.judge_labels)"
+    calls = judge.get("calls") if isinstance(judge.get("calls"), dict) else {}
+    unparsed_rate = _finite(judge.get("unparsed_rate"))
+    return {"criterion": _text(judge.get("criterion"), NAME_CHARS), "judge": _text(redact(str(judge.get("judge"))),
+                                                                                      NAME_CHARS),
+            "scale": _text(judge.get("scale"), NAME_CHARS), "reference": judge.get("reference") is True,
+            "answers": judge.get("answers"), "unparsed": judge.get("unparsed"),
+            "unparsed_rate": f"{unparsed_rate:.0%}" if unparsed_rate is not None else "—",
+            "self_preference": judge.get("self_preference") is True, "length_bias": bias_text,
+            "validity": validity_text, "validated": isinstance(validity, dict),
+            "calls": calls.get("judged"), "seconds": calls.get("seconds")}
 
 
 def _total(record: dict | None) -> float | None:

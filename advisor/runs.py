@@ -261,6 +261,9 @@ def _check_prediction(row: Any, path: Path, line: int) -> None:
     for name, value in row["scores"].items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise fail(f"scores.{shown(name, 40).strip(chr(39))}", f"must be a number or null, not {_kind(value)}")
+    judged = row.get("judgements", {})
+    if not isinstance(judged, dict) or not all(isinstance(j, dict) for j in judged.values()):
+        raise fail("judgements", "must be an object of {criterion: {score, parsed, reason}}")
 
 
 def _check_run_folder(run_dir: Path) -> None:
@@ -441,6 +444,19 @@ def _results_model() -> type:
     class Environment(Part):
         packages: Optional[dict[str, Any]] = None
 
+    class Judge(Part):
+        criterion: str
+        judge: Str = None
+        scale: Str = None
+        reference: Optional[bool] = None
+        answers: Num = None
+        unparsed: Num = None
+        unparsed_rate: Num = None
+        self_preference: Optional[bool] = None
+        length_bias: Optional[dict[str, Num]] = None
+        validity: Optional[dict[str, Any]] = None
+        calls: Optional[dict[str, Num]] = None
+
     class Results(Part):
         schema_version: int
         task: Task
@@ -457,5 +473,6 @@ def _results_model() -> type:
         timings: Optional[dict[str, Num]] = None
         created: Str = None
         min_detectable_difference: Num = None
+        judges: Optional[list[Judge]] = None
 
     return Results

@@ -127,6 +127,8 @@ class DataSpec(_Strict):
     eval: Path = Field(description="held-out .jsonl or .csv rows the levers are scored on, relative to task.yaml")
     corpus: list[Path] = Field(default_factory=list)
     guard: Path | None = None
+    judge_labels: Path | None = Field(None, description="people's scores of some eval answers ({id, lever, score}), "
+                                      "to measure how well an llm_judge criterion agrees with them")
     dev_size: Whole | None = Field(None, ge=4, description="rows carved from train for choosing variants "
                                                          "(default a quarter of train, 8 to 96; at most half)")
 
@@ -138,7 +140,7 @@ class DataSpec(_Strict):
             raise ValueError("must not be empty: give a folder or files of documents, relative to task.yaml")
         return v
 
-    @field_validator("train", "eval", "guard", mode="before")
+    @field_validator("train", "eval", "guard", "judge_labels", mode="before")
     @classmethod
     def _not_blank(cls, v: Any) -> Any:
         if isinstance(v, str) and not v.strip():  # Path("") would quietly mean the task's own folder
@@ -292,6 +294,33 @@ class DecisionOptions(_Strict):
                                                          "only when shown to be at most this much worse")
 
 
+def _model_reference(v: Any) -> Any:
+    """`model:` as text (bundled default, folder, hub id): not a key, one plain line. Endpoints check themselves."""
+    if isinstance(v, str):
+        if _is_key(v):
+            raise refuse("looks like an API key (not shown)", "name a model folder, a Hugging Face id or an "
+                         "endpoint {base_url, name, api_key_env}; the key goes in an environment variable")
+        return _plain_text(v, "a model folder, a Hugging Face id or an endpoint {base_url, name}")
+    return v
+
+
+class _ModelOnly(_Strict):
+    model: Union[str, EndpointModel]
+
+    _reference = field_validator("model")(_model_reference)
+
+
+def parse_model(value: Any, where: str) -> str | EndpointModel:
+    """A model given somewhere other than `model:` (an llm_judge's `judge`), checked exactly like `model:`.
+    A problem is UserError(None, where or where.FIELD, message, hint); the caller adds the file."""
+    try:
+        return _ModelOnly.model_validate({"model": value}).model
+    except ValidationError as err:
+        parts, errors = _pick(err.errors())
+        sub = _field_path(parts[1:])
+        raise UserError(None, f"{where}.{sub}" if sub else where, _message(errors), _hint_for(parts, errors)) from None
+
+
 class Task(_Strict):
     name: str = Field(max_length=100, description="a short name; it names the run folder")
     instruction: str = Field(description="what the model should do, in a sentence or two")
@@ -342,12 +371,7 @@ class Task(_Strict):
     @field_validator("model")
     @classmethod
     def _model(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            if _is_key(v):
-                raise refuse("looks like an API key (not shown)", "name a model folder, a Hugging Face id or an "
-                             "endpoint {base_url, name, api_key_env}; the key goes in an environment variable")
-            return _plain_text(v, "a model folder, a Hugging Face id or an endpoint {base_url, name}")
-        return v
+        return _model_reference(v)
 
     @field_validator("seed")
     @classmethod

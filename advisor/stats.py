@@ -317,3 +317,41 @@ def looks_like_classification(references: Sequence[str], max_labels: int = 20,
     if len(references) < 2 or len(labels) > max_labels or 2 * len(labels) > len(references):
         return False
     return all(0 < len(lab) <= max_label_chars and len(lab.split()) <= max_label_words for lab in labels)
+
+
+# ---- agreement of a judge with people, and a score's association with length ----
+
+def cohen_kappa(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float | None:
+    """Cohen's kappa of two raters' labels; None when chance agreement is already total (one label throughout)."""
+    a, b = np.asarray(a), np.asarray(b)
+    labels = np.union1d(a, b)
+    observed = float(np.mean(a == b))
+    expected = float(sum(np.mean(a == v) * np.mean(b == v) for v in labels))
+    return None if expected >= 1 - NEAR_ZERO else (observed - expected) / (1 - expected)
+
+
+def spearman(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float | None:
+    """Spearman's rank correlation; None when either side is constant (no ranking to agree with)."""
+    from scipy.stats import spearmanr
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return None
+    return float(spearmanr(a, b).statistic)
+
+
+def agreement_interval(statistic, a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
+                       n_boot: int = 2000, alpha: float = 0.05, seed: int = 0) -> Interval | None:
+    """`statistic(a, b)` (kappa, Spearman) with a percentile bootstrap interval over the paired items; None when
+    the statistic is undefined on the data. Resamples where it is undefined are left out of the interval."""
+    a, b = np.asarray(a), np.asarray(b)
+    value = statistic(a, b)
+    if value is None:
+        return None
+    rng = np.random.default_rng(seed)
+    draws = [statistic(a[idx], b[idx]) for idx in rng.integers(0, len(a), size=(n_boot, len(a)))]
+    kept = np.array([d for d in draws if d is not None and np.isfinite(d)])
+    if len(kept) < n_boot / 2:
+        return Interval(float(value), float("nan"), float("nan"))
+    low, high = _percentiles(kept, alpha)
+    return Interval(float(value), low, high)

@@ -29,6 +29,7 @@ CONTRACT_OPTIONS: dict[str, dict] = {
     "json_schema": {"schema": {"type": "object", "required": ["a"]}}, "json_field_f1": {},
     "token_f1": {}, "chrf": {}, "embedding_similarity": {}, "length_bounds": {"max_words": 5},
     "keyword_coverage": {"keywords": ["cat", "mat"]}, "not_contains": {"phrases": ["as an AI"]},
+    "llm_judge": {"judge": "default", "criteria": "The answer is a number.", "scale": "1-5"},
 }
 # Scorers where a prediction identical to its reference must score 1.
 IDENTICAL_IS_PERFECT = {"exact_match", "contains", "json_valid", "json_field_f1", "token_f1", "chrf",
@@ -43,16 +44,23 @@ def test_contract_options_cover_registry():
     assert set(CONTRACT_OPTIONS) == set(SCORERS)
 
 
+def digit_judge(spec, conversations: list[list[dict]]) -> list[str]:
+    """A rule in place of a judge model (the llm_judge tests run real ones): 5 when the answer holds a digit."""
+    answers = [c[-1]["content"].split("Answer to grade:\n", 1)[1] for c in conversations]
+    return [f"REASON: rule\nSCORE: {5 if re.search(r'[0-9]', a) else 1}" for a in answers]
+
+
 @pytest.mark.parametrize("name", sorted(SCORERS))
 def test_scorer_contract(name: str):
     scorer = make_scorer(name, **CONTRACT_OPTIONS[name])
     references = JSON_REFERENCES if name == "json_field_f1" else TEXT_REFERENCES
-    scores = scorer.score_batch(PREDICTIONS, references, embed=hashing_embed)
+    context = {"inputs": ["question"] * len(PREDICTIONS), "judge": digit_judge}
+    scores = scorer.score_batch(PREDICTIONS, references, embed=hashing_embed, **context)
     assert len(scores) == len(PREDICTIONS)
     assert all(isinstance(s, float) and 0.0 <= s <= 1.0 for s in scores)
     if scorer.pass_fail:
         assert set(scores) <= {0.0, 1.0}
-    assert scorer.score_batch([], [], embed=hashing_embed) == []
+    assert scorer.score_batch([], [], embed=hashing_embed, inputs=[], judge=digit_judge) == []
     if name in IDENTICAL_IS_PERFECT:
         same = ['{"x": [1, {"y": "z"}]}', "[1, 2]"]
         assert scorer.score_batch(same, same, embed=hashing_embed) == [1.0, 1.0]

@@ -77,9 +77,10 @@ class OpenAIBackend:
     kind = "openai"
 
     def __init__(self, spec: EndpointModel, task_file: Path | str | None = None, backoff_base: float = 0.5,
-                 backoff_cap: float = 30.0):
+                 backoff_cap: float = 30.0, field: str = "model"):
         self.spec = spec
         self.task_file = task_file
+        self.field = field  # where the endpoint is set in task_file (an llm_judge's judge: is elsewhere)
         self._url = spec.base_url.rstrip("/")  # for the client only; messages and records use base_url
         # redacted: load refuses credentials in base_url, this is the second line of defence for library callers
         self.base_url = redact(self._url)
@@ -102,8 +103,8 @@ class OpenAIBackend:
             return NO_KEY
         value = os.environ.get(env, "").strip()
         if not value:
-            raise UserError(self.task_file, "model.api_key_env", f"environment variable {env} is not set or empty",
-                            f"export {env}=... before running, or remove model.api_key_env for a local server")
+            raise UserError(self.task_file, f"{self.field}.api_key_env", f"environment variable {env} is not set or empty",
+                            f"export {env}=... before running, or remove {self.field}.api_key_env for a local server")
         return value
 
     @property
@@ -251,35 +252,35 @@ class OpenAIBackend:
 
         tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
         if isinstance(err, openai.APITimeoutError):
-            return UserError(self.task_file, "model.timeout", f"{self.base_url} did not answer within "
-                             f"{self.spec.timeout:g} s ({tries})", "raise model.timeout, or lower model.concurrency")
+            return UserError(self.task_file, f"{self.field}.timeout", f"{self.base_url} did not answer within "
+                             f"{self.spec.timeout:g} s ({tries})", f"raise {self.field}.timeout, or lower {self.field}.concurrency")
         if isinstance(err, openai.APIConnectionError):
             reason = "connection refused" if _refused(err) else self._clean(str(_root(err)) or str(err))
-            return UserError(self.task_file, "model.base_url", f"cannot connect to {self.base_url}: {reason} ({tries})",
-                             "is the server running? check the host and port in model.base_url")
+            return UserError(self.task_file, f"{self.field}.base_url", f"cannot connect to {self.base_url}: {reason} ({tries})",
+                             f"is the server running? check the host and port in {self.field}.base_url")
         status = getattr(err, "status_code", None)
         if status == 429:
-            return UserError(self.task_file, "model.concurrency", f"{self.base_url} kept rate-limiting requests "
-                             f"(429, {tries})", "lower model.concurrency or raise model.max_retries")
-        return UserError(self.task_file, "model.base_url", f"{self.base_url} kept failing ({status}, {tries}): "
-                         f"{self._clean(_server_message(err))}", "check the server's log; raise model.max_retries "
+            return UserError(self.task_file, f"{self.field}.concurrency", f"{self.base_url} kept rate-limiting requests "
+                             f"(429, {tries})", f"lower {self.field}.concurrency or raise {self.field}.max_retries")
+        return UserError(self.task_file, f"{self.field}.base_url", f"{self.base_url} kept failing ({status}, {tries}): "
+                         f"{self._clean(_server_message(err))}", f"check the server's log; raise {self.field}.max_retries "
                          "for a flaky server")
 
     def _final(self, err) -> UserError:
         """An error retrying would not fix: say which field to change."""
         status = err.status_code
         if status in (401, 403):
-            return UserError(self.task_file, "model.api_key_env", f"the endpoint rejected the API key ({status})",
+            return UserError(self.task_file, f"{self.field}.api_key_env", f"the endpoint rejected the API key ({status})",
                              f"check the key in ${self.spec.api_key_env}" if self.spec.api_key_env
-                             else "the server wants a key: set model.api_key_env to the NAME of a variable holding it")
+                             else f"the server wants a key: set {self.field}.api_key_env to the NAME of a variable holding it")
         if status == 404:
             return self._not_found()
-        return UserError(self.task_file, "model", f"the endpoint refused the request ({status}): "
+        return UserError(self.task_file, self.field, f"the endpoint refused the request ({status}): "
                          f"{self._clean(_server_message(err))}",
                          "check generation.max_new_tokens against the model's limits")
 
     def _not_openai(self, answer: str) -> UserError:
-        return UserError(self.task_file, "model.base_url", f"{self.base_url}/chat/completions did not answer like "
+        return UserError(self.task_file, f"{self.field}.base_url", f"{self.base_url}/chat/completions did not answer like "
                          f"an OpenAI-compatible server: {self._clean(answer, 80)!r}",
                          "an OpenAI-compatible base_url usually ends with /v1")
 
@@ -294,9 +295,9 @@ class OpenAIBackend:
 
             close = difflib.get_close_matches(self.name, served, n=2, cutoff=0.5)
             hint = did_you_mean(self.name, [redact(m if len(m) <= 80 else m[:77] + '...') for m in close or served[:20]])
-            return UserError(self.task_file, "model.name", f"the server has no model {shown(self.name)}",
+            return UserError(self.task_file, f"{self.field}.name", f"the server has no model {shown(self.name)}",
                              hint + (" ..." if not close and len(served) > 20 else ""))
-        return UserError(self.task_file, "model.base_url", f"{self.base_url}/chat/completions was not found (404)",
+        return UserError(self.task_file, f"{self.field}.base_url", f"{self.base_url}/chat/completions was not found (404)",
                          "an OpenAI-compatible base_url usually ends with /v1")
 
 

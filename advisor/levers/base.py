@@ -37,6 +37,7 @@ class Bench:
     guard: list[Example] = field(default_factory=list)
     # scores a variant on examples (per-example totals of `rubric`, default the task's): set by compare
     score_fn: Callable[..., "object"] | None = field(repr=False, default=None)
+    judge: Callable[..., list[str]] | None = field(repr=False, default=None)  # runs llm_judge prompts (judging.Judges)
 
     @cached_property
     def embedder(self):

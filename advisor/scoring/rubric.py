@@ -12,7 +12,7 @@ from typing import Any
 from advisor import files
 from advisor.errors import UserError, did_you_mean, display_path, shown
 from advisor.resources import data_dir
-from advisor.scoring.scorers import SCORERS, Embed, Scorer, make_scorer
+from advisor.scoring.scorers import SCORERS, Embed, Judge, Scorer, make_scorer
 
 RUBRIC_KEYS = ("name", "description", "criteria")
 CRITERION_KEYS = ("name", "scorer", "weight", "options")
@@ -29,6 +29,7 @@ class Criterion:
     scorer: Scorer
     weight: float
     options: dict[str, Any]
+    where: str = ""  # its place in the rubric's file ("rubric.criteria[2]"), for errors found while scoring
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,11 @@ class Rubric:
         """True when some criterion needs `embed=` to score."""
         return any(c.scorer.needs_embedder for c in self.criteria)
 
+    @property
+    def judged(self) -> tuple[Criterion, ...]:
+        """The criteria a model scores (llm_judge): they need `judge=` and `inputs=`."""
+        return tuple(c for c in self.criteria if c.scorer.needs_judge)
+
     def weights(self) -> dict[str, float]:
         """Criterion weights normalized to sum to 1 (scaled by the largest first, so huge weights cannot overflow)."""
         largest = max(c.weight for c in self.criteria)
@@ -52,20 +58,28 @@ class Rubric:
         total = sum(scaled.values())
         return {name: w / total for name, w in scaled.items()}
 
-    def score(self, predictions: list[str], references: list[str], embed: Embed | None = None) -> dict[str, list[float]]:
+    def score(self, predictions: list[str], references: list[str], embed: Embed | None = None, *,
+              inputs: list[str] | None = None, judge: Judge | None = None) -> dict[str, list[float]]:
         """Per-criterion scores for each example, plus "total": their weighted mean."""
-        scores = {c.name: c.scorer.score_batch(predictions, references, embed) for c in self.criteria}
+        scores = {c.name: c.scorer.score_batch(predictions, references, embed, inputs=inputs, judge=judge)
+                  for c in self.criteria}
         weights = self.weights()
         scores["total"] = [
             min(1.0, sum(weights[name] * scores[name][i] for name in weights)) for i in range(len(predictions))
         ]
         return scores
 
+    def explain(self, predictions: list[str], references: list[str], *, inputs: list[str] | None = None,
+                judge: Judge | None = None) -> dict[str, list[dict]]:
+        """Per-example details of the criteria that have them (a judge's reasons), by criterion name."""
+        details = {c.name: c.scorer.explain(predictions, references, inputs=inputs, judge=judge) for c in self.criteria}
+        return {name: rows for name, rows in details.items() if rows is not None}
+
     def check_references(self, references: list[str]) -> tuple[int, UserError] | None:
         """The first reference a criterion cannot score against (e.g. not JSON for json_field_f1), with its error,
         so a bad eval row is refused at load time rather than after the generations."""
         for criterion in self.criteria:
-            if criterion.scorer.needs_embedder:
+            if criterion.scorer.needs_embedder or criterion.scorer.needs_judge:
                 continue
             for i, ref in enumerate(references):
                 try:
@@ -229,7 +243,7 @@ def _criterion(item: Any, file: Path | str, where: str, base_dir: Path) -> Crite
         if err.file:  # a problem inside a file the criterion names (a schema file): that file is the place
             raise
         raise UserError(file, _join(where, err.where) if err.where else where, err.message, err.hint) from None
-    return Criterion(name, scorer, float(weight), dict(options))
+    return Criterion(name, scorer, float(weight), dict(options), where)
 
 
 def _option_names(scorer_name: str) -> list[str]:

@@ -21,7 +21,21 @@ from advisor.errors import UserError, did_you_mean, display_path, shown
 from advisor.scoring import patterns
 
 Embed = Callable[[list[str]], Any]  # list[str] -> array (n, d) of L2-normalized vectors
-BatchFn = Callable[[list[str], list[str], "Embed | None"], list[float]]
+Judge = Callable[[Any, list[list[dict]]], list[str]]  # (JudgeSpec, conversations) -> replies, cached by the caller
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a scorer may need beyond (prediction, reference): an embedder, the examples' inputs, a judge model.
+    The run provides these; most scorers use none of them."""
+
+    embed: Embed | None = None
+    inputs: list[str] | None = None
+    judge: Judge | None = None
+
+
+BatchFn = Callable[[list[str], list[str], Context], list[float]]
+ExplainFn = Callable[[list[str], list[str], Context], list[dict]]
 
 
 @dataclass(frozen=True)
@@ -33,13 +47,24 @@ class Scorer:
     batch_fn: BatchFn = field(repr=False)
     options: dict[str, Any] = field(default_factory=dict)
     needs_embedder: bool = False
+    needs_judge: bool = False  # scores with a model (llm_judge): needs `judge=` and the inputs
+    explain_fn: ExplainFn | None = field(default=None, repr=False)  # per-example details (a judge's reasons)
+    judge_spec: Any = field(default=None, repr=False)  # llm_judge: its JudgeSpec (the run builds the judge from it)
 
-    def score_batch(self, predictions: list[str], references: list[str], embed: Embed | None = None) -> list[float]:
+    def score_batch(self, predictions: list[str], references: list[str], embed: Embed | None = None, *,
+                    inputs: list[str] | None = None, judge: Judge | None = None) -> list[float]:
         """One score in [0, 1] per (prediction, reference) pair."""
         if len(predictions) != len(references):
             raise ValueError(f"{self.name}: {len(predictions)} predictions but {len(references)} references")
-        scores = self.batch_fn(list(predictions), list(references), embed)
+        scores = self.batch_fn(list(predictions), list(references), Context(embed, inputs, judge))
         return [0.0 if math.isnan(s) else min(1.0, max(0.0, float(s))) for s in scores]
+
+    def explain(self, predictions: list[str], references: list[str], *, inputs: list[str] | None = None,
+                judge: Judge | None = None) -> list[dict] | None:
+        """Per-example details behind the scores (e.g. a judge's reason), or None for scorers that have none."""
+        if self.explain_fn is None:
+            return None
+        return self.explain_fn(list(predictions), list(references), Context(None, inputs, judge))
 
 
 SCORERS: dict[str, Callable[..., Scorer]] = {}
@@ -74,7 +99,7 @@ def make_scorer(name: str, /, **options: Any) -> Scorer:
 
 def per_example(fn: Callable[[str, str], float]) -> BatchFn:
     """Lift a (prediction, reference) -> score function to a batch function."""
-    return lambda preds, refs, _embed: [float(fn(p, r)) for p, r in zip(preds, refs)]
+    return lambda preds, refs, _context: [float(fn(p, r)) for p, r in zip(preds, refs)]
 
 
 # ---- option checks: a bad value names its option ----
@@ -209,7 +234,8 @@ def chrf(word_order: int = 0) -> Scorer:
 def embedding_similarity() -> Scorer:
     """Cosine similarity of prediction and reference embeddings, clipped to [0, 1]."""
 
-    def batch(preds: list[str], refs: list[str], embed: Embed | None) -> list[float]:
+    def batch(preds: list[str], refs: list[str], context: Context) -> list[float]:
+        embed = context.embed
         if embed is None:
             raise ValueError("embedding_similarity needs an embedder: pass embed= to score_batch / Rubric.score")
         if not preds:
@@ -407,7 +433,7 @@ def json_field_f1(fields: list[str] | None = None, all_or_nothing: bool = False)
         flat = flatten_json(value)
         return Counter(p for p in flat if keep is None or (p[0] and p[0][0] in keep))
 
-    def batch(preds: list[str], refs: list[str], _embed: Embed | None) -> list[float]:
+    def batch(preds: list[str], refs: list[str], _context: Context) -> list[float]:
         scores = []
         for i, (pred, ref) in enumerate(zip(preds, refs)):
             ref_value = _parse_json_strict(ref)
