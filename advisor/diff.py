@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import stats
-from .errors import UserError, did_you_mean, redact, shown
+from .errors import UserError, _printable, did_you_mean, redact, shown
 
 PASS_MARK = 0.5  # a total at or above this passes (stats.mcnemar_exact and report.FAIL_BELOW use the same mark)
 FLIP_MIN_CHANGE = 0.1  # ... and a flip must also move the total at least this far
@@ -218,7 +218,7 @@ def diff_runs(a_results: dict, a_predictions: dict[str, list[dict]], b_results: 
     warnings: list[str] = []
     for name in names:
         a_lev, b_lev = a_levers.get(name), b_levers.get(name)
-        lev = LeverDiff(name, "not_comparable", a_status=_status(a_lev), b_status=_status(b_lev))
+        lev = LeverDiff(_name(name), "not_comparable", a_status=_status(a_lev), b_status=_status(b_lev))
         if a_lev is None or b_lev is None:
             lev.status = "only_in_a" if b_lev is None else "only_in_b"
             lev.note = f"only in {'A' if b_lev is None else 'B'}"
@@ -288,7 +288,7 @@ def _compare_lever(lev: LeverDiff, a: dict[str, dict], b: dict[str, dict], pass_
     for name in names:
         in_a = any(name in _score_keys(a[i]) for i in ids)
         in_b = any(name in _score_keys(b[i]) for i in ids)
-        crit = CriterionDiff(name, "compared" if in_a and in_b else "only_in_a" if in_a else "only_in_b")
+        crit = CriterionDiff(_name(name), "compared" if in_a and in_b else "only_in_a" if in_a else "only_in_b")
         cx = [(_score(a[i], name), _score(b[i], name)) for i in ids]
         if crit.status != "compared":
             side = [p[0] if in_a else p[1] for p in cx]
@@ -491,4 +491,7 @@ def _name(value: object) -> str:
 
 
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit:,} more chars)"
+    """`text` cut to `limit` characters (saying how many more), control characters shown as \\xNN, so no terminal
+    escape from a predictions file reaches the console."""
+    more = len(text) - limit
+    return _printable(text) if more <= 0 else f"{_printable(text[:limit])}… ({more:,} more chars)"

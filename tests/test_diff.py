@@ -338,3 +338,24 @@ def test_two_identical_tiny_runs_diff_clean(tmp_path: Path, tiny_model: Path, mo
     assert data["recommendation"]["changed"] is False
     assert data["setup"] == [], data["setup"]  # same task, model, data and environment
     assert "setup: unchanged" in result.output
+
+
+def test_hostile_ids_and_texts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ids with rich markup and terminal escapes, a megabyte prediction: printed as text, bounded, no escape codes."""
+    a = make_results()
+    a_preds = make_predictions(a)
+    b, b_preds = worse_copy(a, a_preds)
+    for preds in (a_preds, b_preds):
+        for name in preds:
+            preds[name][0]["id"] = "[/bold]\x1b[31mred"
+            preds[name][2]["id"] = f"<b>{XSS_SCRIPT}"
+    b_preds[WORSE][0]["prediction"] = "Q" * 1_000_000
+    store_run(tmp_path / "a", a, a_preds)
+    store_run(tmp_path / "b", b, b_preds)
+    result = run_in(tmp_path, monkeypatch, "diff", "a", "b", "--fail-on-regression")
+    assert result.exit_code == 3, result.output
+    assert "\x1b" not in result.output and "[/bold]\\x1b[31mred" in result.output
+    page, md = (tmp_path / "b" / "diff.html").read_text(), (tmp_path / "b" / "diff.md").read_text()
+    assert "<script" not in page and "<b>" not in page and "\x1b" not in page + md
+    assert f"`<b>{XSS_SCRIPT}`" in md  # in md an id is a code span: shown as typed, never rendered
+    assert "Q" * 2_001 not in page and "Q" * 2_001 not in md and "more chars" in page
