@@ -240,8 +240,12 @@ def diff_runs(a_results: dict, a_predictions: dict[str, list[dict]], b_results: 
     if not pass_fail and (_total_pass_fail(a_results) or _total_pass_fail(b_results)):
         warnings.append("one run scores pass/fail and the other does not (the rubric changed): totals are compared "
                         "with the sign-flip test")
-    return RunDiff(_info(a_results, a_dir, a_ids), _info(b_results, b_dir, b_ids), out,
-                   setup_changes(a_results, b_results),
+    setup = setup_changes(a_results, b_results)
+    rubric = [c.field for c in setup if c.section == "rubric"]
+    if rubric:
+        warnings.insert(0, f"the rubric changed ({', '.join(rubric[:3])}{', ...' if len(rubric) > 3 else ''}): "
+                           "B - A mixes the change in scoring with any change in the answers")
+    return RunDiff(_info(a_results, a_dir, a_ids), _info(b_results, b_dir, b_ids), out, setup,
                    RecommendationChange(*_rec(a_results), *_rec(b_results)), len(shared),
                    len(a_ids) - len(shared), len(b_ids) - len(shared), pass_fail, warnings, alpha=alpha)
 

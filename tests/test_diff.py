@@ -232,6 +232,13 @@ def test_pass_fail_rubric_uses_mcnemar() -> None:
     assert d.pass_fail and lev.test == "mcnemar+paired_bootstrap" and lev.verdict == "worse"
     assert lev.n_regressed == 20 and d.regressions() == [lev]
     assert lev.criteria[0].test == "mcnemar+paired_bootstrap"
+    assert d.warnings == []
+    b = copy.deepcopy(a)
+    b["rubric"]["criteria"][0]["weight"] = 2
+    changed = diff_runs(a, {"prompt": rows}, b, {"prompt": rows})
+    assert changed.warnings[0].startswith("the rubric changed (rubric.criteria[label].weight)")
+    assert [(c.section, c.field, c.a, c.b) for c in changed.setup] == [("rubric", "rubric.criteria[label].weight",
+                                                                        "1", "2")]
 
 
 # ---- one-line errors (exit 2, no traceback) ----
