@@ -206,8 +206,8 @@ def diff_runs(a_results: dict, a_predictions: dict[str, list[dict]], b_results: 
     b_set = set(b_ids)
     shared = [i for i in a_ids if i in b_set]
     if a_ids and b_ids and not shared:
-        raise UserError(None, None, f"{_path(a_dir)} and {_path(b_dir)} share no eval id (A has e.g. {shown(a_ids[0])}, "
-                        f"B {shown(b_ids[0])}), so no example can be paired",
+        raise UserError(None, None, f"{_path(a_dir)} and {_path(b_dir)} share no eval id (A has e.g. "
+                        f"{shown(a_ids[0])}, B {shown(b_ids[0])}), so no example can be paired",
                         "diff two runs of the same eval set; rows without an id get FILESTEM-ROWINDEX, so give "
                         "eval rows an `id` if the file was renamed or reordered")
 
@@ -311,7 +311,8 @@ def _compare_lever(lev: LeverDiff, a: dict[str, dict], b: dict[str, dict], pass_
         crit.a_mean, crit.b_mean = sum(cxs) / len(cxs), sum(cys) / len(cys)
         binary = crit_pass_fail.get(name, False) and all(v in (0.0, 1.0) for v in cxs + cys)
         cv = stats.compare_levers("B", cys, "A", cxs, pass_fail=binary, alpha=alpha, seed=seed)
-        crit.diff, crit.ci_low, crit.ci_high, crit.p_value, crit.test = cv.diff, cv.ci_low, cv.ci_high, cv.p_value, cv.test
+        crit.diff, crit.ci_low, crit.ci_high = cv.diff, cv.ci_low, cv.ci_high
+        crit.p_value, crit.test = cv.p_value, cv.test
         lev.criteria.append(crit)
 
 
@@ -405,7 +406,8 @@ def _by_id(rows: list[dict], run_dir: Path, lever: dict) -> dict[str, dict]:
     for n, row in enumerate(rows, 1):
         key = str(row["id"])
         if key in out:
-            path = run_dir / str((lever.get("artifacts") or {}).get("predictions") or f"predictions/{lever['name']}.jsonl")
+            artifact = (lever.get("artifacts") or {}).get("predictions")
+            path = run_dir / str(artifact or f"predictions/{lever['name']}.jsonl")
             raise UserError(path, f"record {n}", f"id {shown(row['id'])} appears twice",
                             "each eval id is scored once per lever; rerun `advise compare`")
         out[key] = row

@@ -277,7 +277,8 @@ def test_duplicate_ids_are_refused(two_runs, tmp_path: Path, monkeypatch: pytest
     rows = runs.read_jsonl(path)
     write_jsonl(path, rows + rows[:1])
     line = one_error_line(run_in(tmp_path, monkeypatch, "diff", "a", "b"))
-    assert line.startswith(f"error: b/predictions/prompt.jsonl: record {len(rows) + 1}: id 'ex-000' appears twice"), line
+    where = f"error: b/predictions/prompt.jsonl: record {len(rows) + 1}"
+    assert line.startswith(f"{where}: id 'ex-000' appears twice"), line
 
 
 def test_out_that_is_a_file(two_runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
