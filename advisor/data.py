@@ -146,24 +146,24 @@ def _refuse_one_document(text: str, path: Path, line_no: int) -> None:
 
 # ---- CSV rows: strict quoting, bounded fields, as many fields as the header ----
 
-def _csv_rows(text: str, path: Path) -> Iterator[tuple[int, dict]]:
+def _csv_rows(text: str, path: Path, required: tuple[str, ...] = ("input", "output")) -> Iterator[tuple[int, dict]]:
     """(line the row starts on, {column: value}) for each non-blank CSV row."""
     csv.field_size_limit(MAX_ROW_CHARS)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # strict: an unclosed quote is an error
     start = 1
     try:
         names = next(reader, [])
-        _check_header(names, path)
+        _check_header(names, path, required)
         start = reader.line_num + 1
         while (fields := next(reader, None)) is not None:
             if any(f.strip() for f in fields):  # a blank line, or Excel's `,,` row, is not a row
-                yield start, _csv_row(names, fields, path, start)
+                yield start, _csv_row(names, fields, path, start, required)
             start = reader.line_num + 1
     except csv.Error as err:
         raise _csv_error(str(err), path, start, reader.line_num) from None
 
 
-def _check_header(names: list[str], path: Path) -> None:
+def _check_header(names: list[str], path: Path, required: tuple[str, ...]) -> None:
     if sum(map(len, names)) > MAX_ROW_CHARS:
         raise UserError(path, "line 1", f"the header is over the {MAX_ROW_CHARS:,}-character row limit",
                         _ROW_LIMIT_HINT)
@@ -171,7 +171,7 @@ def _check_header(names: list[str], path: Path) -> None:
     if twice:
         raise UserError(path, "line 1", f"column {shown(twice[0], 40)} appears {names.count(twice[0])} times in "
                         "the header", "give each column its own name; only one of them would be read")
-    missing = {"input", "output"} - set(names)
+    missing = set(required) - set(names)
     if missing:
         found = ", ".join(names) or "none"
         hint = (f"the header looks {'semicolon' if ';' in names[0] else 'tab'}-separated; save the file as "
@@ -180,7 +180,7 @@ def _check_header(names: list[str], path: Path) -> None:
         raise UserError(path, "line 1", f"CSV header lacks column(s) {', '.join(sorted(missing))}", hint)
 
 
-def _csv_row(names: list[str], fields: list[str], path: Path, line: int) -> dict:
+def _csv_row(names: list[str], fields: list[str], path: Path, line: int, required: tuple[str, ...]) -> dict:
     where = f"line {line}"
     if sum(map(len, fields)) > MAX_ROW_CHARS:
         raise UserError(path, where, f"row is over the {MAX_ROW_CHARS:,}-character limit", _ROW_LIMIT_HINT)
@@ -188,7 +188,7 @@ def _csv_row(names: list[str], fields: list[str], path: Path, line: int) -> dict
         raise UserError(path, where, f"row has {len(fields)} fields, the header has {len(names)}",
                         'quote a value that contains commas: "like, this"')
     row = {name: value for name, value in zip(names, fields) if name}
-    for key in ("input", "output"):
+    for key in required:
         if key not in row:
             raise UserError(path, where, f"row has {len(fields)} of the header's {len(names)} fields, so it has no "
                             f"`{key}`", 'quote a value that contains commas or line breaks: "like, this"')
@@ -330,7 +330,7 @@ def _duplicate_id(path: Path, ex_id: str, line: int, generated: bool, first_line
 
 
 def read_rows(path: Path, field: str, task_file: Path | None = None,
-              columns: str = "input,output") -> tuple[Iterator[tuple[int, object]], bool]:
+              required: tuple[str, ...] = ("input", "output")) -> tuple[Iterator[tuple[int, object]], bool]:
     """(line number, row) of a .jsonl / .csv data file, read with every check, and whether it is CSV.
 
     `field` names the task.yaml key that gave `path`; with `task_file`, a bad path is reported there."""
@@ -345,10 +345,10 @@ def read_rows(path: Path, field: str, task_file: Path | None = None,
     if suffix not in EXAMPLE_SUFFIXES:
         where = (task_file, field) if task_file is not None else (path, None)
         raise UserError(*where, f"unsupported file type {shown(suffix or '(none)', 20)} for {display_path(path)}",
-                        f"use .jsonl with one JSON object per line, or .csv with {columns} columns")
+                        f"use .jsonl with one JSON object per line, or .csv with {','.join(required)} columns")
     text = read_text(path, MAX_DATA_BYTES, field, task_file)
     from_csv = suffix == ".csv"
-    return (_csv_rows(text, path) if from_csv else _jsonl_rows(text, path)), from_csv
+    return (_csv_rows(text, path, required) if from_csv else _jsonl_rows(text, path)), from_csv
 
 
 def load_examples(path: Path, field: str, task_file: Path | None = None) -> list[Example]:

@@ -170,7 +170,7 @@ def load_labels(path: Path, task: Task, rubric: Rubric, eval_ids: Sequence[str],
     if not judged:
         raise UserError(task.task_file, task.locate(LABELS_FIELD), "the rubric has no llm_judge criterion to validate",
                         "remove data.judge_labels, or add an llm_judge criterion to the rubric")
-    rows, _ = read_rows(path, LABELS_FIELD, task.task_file, columns="id,lever,score")
+    rows, _ = read_rows(path, LABELS_FIELD, task.task_file, required=("id", "lever", "score"))
     known_ids, labels, seen = set(eval_ids), [], {}
     for line, row in rows:
         where = f"line {line}"

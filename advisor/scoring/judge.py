@@ -95,7 +95,7 @@ def _check_template(template: str, reference: bool) -> None:
     names = [m.strip() for m in _PLACEHOLDER.findall(template)]
     for name in names:
         if name not in PLACEHOLDERS:
-            raise UserError(None, "options.template", f"unknown placeholder {{{{{shown(name, 40)}}}}}",
+            raise UserError(None, "options.template", f"unknown placeholder {shown('{{' + name + '}}', 60)}",
                             did_you_mean(name[:40], list(PLACEHOLDERS)))
     if "output" not in names:
         raise UserError(None, "options.template", "has no {{output}} placeholder, so the judge would not see the "
