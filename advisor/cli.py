@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .errors import UserError, shown
+from .errors import UserError, printable, shown
 from .progress import Reporter
 
 console = Console(stderr=True, soft_wrap=True)
@@ -195,19 +195,24 @@ class _Group(_OneLineErrors, click.Group):
     command_class = _Command
 
 
+def _text(value: object) -> str:
+    """Text from a file (a results.json from anywhere) for the terminal: markup and control characters escaped."""
+    return escape(printable(str(value)))
+
+
 def summary_table(results: dict) -> Table:
     rec = results["recommendation"]
-    table = Table(title=f"{escape(str(results['task']['name']))}: recommend [bold]{escape(str(rec['lever']))}[/bold] "
-                        f"({escape(str(rec['confidence']))})")
+    table = Table(title=f"{_text(results['task']['name'])}: recommend [bold]{_text(rec['lever'])}[/bold] "
+                        f"({_text(rec['confidence'])})")
     for col in ("lever", "score [95% CI]", "in/out tokens per call", "s per call", "$ per 1k calls", "one-off s"):
         table.add_column(col, justify="left" if col == "lever" else "right")
     for lev in results["levers"]:
         if lev["status"] != "ok":
-            table.add_row(escape(lev["name"]), "skipped", "", "", "", "")  # the reason is among the reasons below
+            table.add_row(_text(lev["name"]), "skipped", "", "", "", "")  # the reason is among the reasons below
             continue
         s, c = lev["score"], lev["cost"]
         cost = c.get("cost_per_1k_calls")
-        table.add_row(escape(lev["name"]) + (" *" if lev["name"] == rec["lever"] else ""),
+        table.add_row(_text(lev["name"]) + (" *" if lev["name"] == rec["lever"] else ""),
                       f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]",
                       f"{c['input_tokens_per_call']:.0f} / {c['output_tokens_per_call']:.0f}",
                       f"{c['seconds_per_call']:.2f}", "" if cost is None else f"{cost:.4f}",
@@ -262,7 +267,7 @@ def compare(task_file: Path, out: Path | None, levers: list[str] | None, limit: 
     out_dir = out or Path("runs") / results["task"]["name"]
     console.print(summary_table(results))
     for reason in results["recommendation"]["reasons"]:
-        console.print(f"  - {escape(reason)}", highlight=False)
+        console.print(f"  - {_text(reason)}", highlight=False)
     _print_warnings(results["warnings"])
     console.print(f"report: {escape(str(out_dir / 'report.html'))}   results: {escape(str(out_dir / 'results.json'))}",
                   highlight=False)
@@ -271,7 +276,7 @@ def compare(task_file: Path, out: Path | None, levers: list[str] | None, limit: 
 
 def _print_warnings(warnings: list[dict]) -> None:
     for w in warnings:
-        console.print(f"[yellow]warning[/yellow] {escape(str(w['code']))}: {escape(str(w['message']))}", highlight=False)
+        console.print(f"[yellow]warning[/yellow] {_text(w['code'])}: {_text(w['message'])}", highlight=False)
 
 
 @main.command()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import stats
-from .errors import UserError, _printable, did_you_mean, redact, shown
+from .errors import UserError, printable, did_you_mean, redact, shown
 
 PASS_MARK = 0.5  # a total at or above this passes (stats.mcnemar_exact and report.FAIL_BELOW use the same mark)
 FLIP_MIN_CHANGE = 0.1  # ... and a flip must also move the total at least this far
@@ -500,4 +500,4 @@ def _clip(text: str, limit: int) -> str:
     """`text` cut to `limit` characters (saying how many more), control characters shown as \\xNN, so no terminal
     escape from a predictions file reaches the console."""
     more = len(text) - limit
-    return _printable(text) if more <= 0 else f"{_printable(text[:limit])}… ({more:,} more chars)"
+    return printable(text) if more <= 0 else f"{printable(text[:limit])}… ({more:,} more chars)"

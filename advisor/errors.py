@@ -29,15 +29,15 @@ class UserError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        file = _printable(display_path(self.file), 200) if self.file else None
+        file = printable(display_path(self.file), 200) if self.file else None
         loc = ": ".join(p for p in (file, self.where) if p)
         text = f"{loc}: {self.message}" if loc else self.message
         if self.hint:
             text += f" (hint: {self.hint})"
-        return " ".join(_printable(text).split())  # always exactly one line
+        return " ".join(printable(text).split())  # always exactly one line
 
 
-def _printable(text: str, limit: int | None = None) -> str:
+def printable(text: str, limit: int | None = None) -> str:
     """`text` with control characters (terminal escapes, NUL) shown as \\xNN, and cut in the middle past `limit`."""
     if limit is not None and len(text) > limit:
         text = text[: limit // 2 - 2] + "..." + text[-(limit // 2 - 2):]

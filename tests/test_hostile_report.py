@@ -539,3 +539,20 @@ def test_cutting_twice_counts_from_the_original() -> None:
     once = clip("Z" * 1_000_000, 10_000)
     assert once.endswith("… (990,000 more chars)") and clip(once, 10_000) == once
     assert clip(once, 200) == "Z" * 200 + "… (999,800 more chars)"
+
+
+def test_summary_table_shows_control_characters_escaped() -> None:
+    """A results.json from anywhere cannot send terminal escapes through the summary table or the reasons."""
+    from rich.console import Console
+
+    results = make_results()
+    results["task"]["name"] = "evil\x1b[2J\x07[bold]name"
+    results["recommendation"]["reasons"] = ["a reason \x1b]0;title\x07 with escapes"]
+    results["warnings"] = [{"code": "w\x1b[31m", "message": "m\x1b[0m"}]
+    console = Console(record=True, width=200, force_terminal=False)
+    console.print(cli.summary_table(results))
+    for reason in results["recommendation"]["reasons"]:
+        console.print(f"  - {cli._text(reason)}")
+    text = console.export_text()
+    assert "\x1b" not in text and "\x07" not in text
+    assert "evil\\x1b[2J\\x07[bold]name" in text and "\\x1b]0;title" in text

@@ -318,7 +318,7 @@ def test_human_labels_give_the_judges_agreement_with_an_interval(tmp_path, tiny_
 def test_a_judge_that_times_out_is_one_line_and_the_generations_are_kept(tmp_path, monkeypatch, tiny_model, rule_judge):
     server = rule_judge(delay=2.0)
     judged_task(tmp_path / "task", tiny_model,
-                       f"{{base_url: '{server.base_url}', name: rule, timeout: 0.3, max_retries: 0}}")
+        f"{{base_url: '{server.base_url}', name: rule, timeout: 0.3, max_retries: 0}}")
     result = run_in(tmp_path / "task", monkeypatch, "compare", "task.yaml", "--out", str(tmp_path / "run"),
                     "--levers", "prompt")
     errors = [line for line in result.output.splitlines() if "error:" in line]
