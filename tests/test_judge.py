@@ -350,5 +350,12 @@ def test_a_real_model_server_as_judge_counts_replies_that_do_not_parse(tmp_path,
         assert unparsed["score"] == 0.0 and "reply" in unparsed
         assert judge["self_preference"] is False  # same weights, but served: advise cannot know (documented)
         assert judge["calls"]["answered"] > 0
+        # the same server as a judge too slow for its timeout: 4096 tokens of a model that never stops, 0.2 s
+        slow = judged_task(tmp_path / "slow", tiny_model, f"{{base_url: '{server.base_url}', name: tiny, "
+                           "timeout: 0.2, max_retries: 0}", more_options="      max_tokens: 4096\n")
+        result = compare(slow, tmp_path / "slow-run")
+        errors = [line for line in result.output.splitlines() if "error:" in line]
+        assert result.exit_code == 2 and "Traceback" not in result.output and len(errors) == 1, result.output
+        assert "criteria[1].options.judge.timeout" in errors[0] and "did not answer within 0.2 s" in errors[0]
     finally:
         server.stop()
