@@ -240,6 +240,9 @@ def diff_runs(a_results: dict, a_predictions: dict[str, list[dict]], b_results: 
     if not pass_fail and (_total_pass_fail(a_results) or _total_pass_fail(b_results)):
         warnings.append("one run scores pass/fail and the other does not (the rubric changed): totals are compared "
                         "with the sign-flip test")
+    if a_dir.resolve() == b_dir.resolve():
+        warnings.insert(0, f"RUN_A and RUN_B are the same folder ({_path(a_dir)}): nothing can differ; pass the "
+                           "baseline run first and the new run second")
     setup = setup_changes(a_results, b_results)
     rubric = [c.field for c in setup if c.section == "rubric"]
     if rubric:

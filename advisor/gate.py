@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import UserError
 from .junit import Case
-from .runs import check_out_folder
+from .runs import check_out_folder, try_writing
 
 MAX_NAME = 200  # names in gate messages and JUnit cases are cut here, as in the reports
 
@@ -166,3 +166,4 @@ def check_junit_path(path: Path) -> None:
         raise UserError(path, None, "is a folder, expected a file path for the JUnit XML",
                         "give a file name, e.g. --junit junit.xml")
     check_out_folder(path.parent)
+    try_writing(path)

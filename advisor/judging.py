@@ -149,7 +149,9 @@ class Label:
 
 def _label_score(value: object, spec: JudgeSpec, path: Path, where: str) -> float:
     if spec.pass_fail:
-        key = str(value).strip().lower() if isinstance(value, (str, bool, int)) and not isinstance(value, float) else None
+        if isinstance(value, float) and value in (0.0, 1.0):
+            value = int(value)
+        key = str(value).strip().lower() if isinstance(value, (str, bool, int)) else None
         if key in _PASS:
             return _PASS[key]
         raise UserError(path, where, f"must be pass or fail (or true/false, 1/0), got {shown(value)}",
@@ -190,6 +192,9 @@ def load_labels(path: Path, task: Task, rubric: Rubric, eval_ids: Sequence[str],
         if lever not in levers:
             raise UserError(path, f"{where}: lever", f"unknown lever {shown(lever, 40)}", did_you_mean(lever, list(levers)))
         name = row.get("criterion")
+        if name is not None and not isinstance(name, str):
+            raise UserError(path, f"{where}: criterion", f"must be a criterion's name, got {shown(name)}",
+                            f"one of: {', '.join(judged)}")
         if name is None:
             if len(judged) > 1:
                 raise UserError(path, f"{where}: criterion", "is missing, and the rubric has several llm_judge "

@@ -17,8 +17,9 @@ MAX_RESULTS_BYTES = 16 * 2**20  # a real results.json is tens of KiB; loss curve
 MAX_RUN_JSON_DEPTH = 64  # results.json is about 8 levels deep
 RERUN_HINT = "it was not written by this version of advise; rerun `advise compare`"
 # Errors of writing into a folder the user chose (--out, init DIR): their fault or their disk's, not a bug.
+# ENOENT: a folder that exists but takes no files (/proc), or one removed under us.
 _USER_WRITE_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EEXIST, errno.ENOTDIR,
-                      errno.EISDIR, errno.ENAMETOOLONG, errno.EFBIG, errno.ELOOP, errno.EMLINK}
+                      errno.EISDIR, errno.ENAMETOOLONG, errno.EFBIG, errno.ELOOP, errno.EMLINK, errno.ENOENT}
 
 
 def write_error(path: Path, err: OSError) -> UserError | None:
@@ -47,7 +48,7 @@ def make_folder(path: Path) -> None:
 
 def check_out_folder(path: Path) -> None:
     """Fail early, before any work, when `path` cannot become a run folder: a file, or under a file, or in a folder
-    that cannot be written. Creates nothing."""
+    that cannot be written (tried with a temporary file, since root may write anywhere but /proc or /sys)."""
     existing = next((p for p in [path, *path.absolute().parents] if os.path.lexists(p)), None)
     if existing is None:
         return
@@ -58,6 +59,24 @@ def check_out_folder(path: Path) -> None:
         read_only = hasattr(os, "statvfs") and bool(os.statvfs(existing).f_flag & getattr(os, "ST_RDONLY", 1))
         raise UserError(existing, None, "is on a read-only file system" if read_only else "is not writable",
                         "choose a folder you can write to")
+    try_writing(existing / ".advise-probe", name_folder=True)
+
+
+def try_writing(path: Path, name_folder: bool = False) -> None:
+    """Create and remove a temporary file named as `atomic_write_text` would name one for `path`, when its folder
+    exists: a folder that takes no files, or a name too long, fails now and on one line rather than after the work.
+    `name_folder`: the error names the folder (the file name is only a probe)."""
+    if not path.parent.is_dir():
+        return
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        problem = write_error(path, err)
+        if problem is None:
+            raise
+        raise (UserError(path.parent, None, problem.message, problem.hint) if name_folder else problem) from None
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:

@@ -140,6 +140,7 @@ def test_no_regression_exits_0(two_runs, tmp_path: Path, monkeypatch: pytest.Mon
     assert "setup: unchanged" in same.output and "recommendation unchanged: finetune (likely)" in same.output
     assert "pass -> fail" not in same.output
     assert "No example flipped." in (tmp_path / "same" / "diff.md").read_text()
+    assert "RUN_A and RUN_B are the same folder (a)" in same.output  # a slip worth a warning, not an error
     # B -> A: prompt got better; the examples flip back and nothing fails
     better = run_in(tmp_path, monkeypatch, "diff", "b", "a", "--fail-on-regression", "--out", "better")
     assert better.exit_code == 0, better.output

@@ -230,6 +230,17 @@ def test_unwritable_junit_path_is_one_line_before_any_work(tiny_task, tmp_path, 
     assert "--junit" in line and "empty path" in line, line
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_folder_that_takes_no_files_is_refused_before_any_work(tiny_task, tmp_path, monkeypatch):
+    """/proc is a writable folder to root, yet no file can be created in it: tried with a temporary file, up front."""
+    line = one_error_line(run_in(tmp_path, monkeypatch, "compare", str(tiny_task), "--out", "run", "--junit",
+                                 "/proc/junit.xml"))
+    assert line.startswith("error: /proc: cannot write:"), line
+    assert not (tmp_path / "run").exists()
+    line = one_error_line(run_in(tmp_path, monkeypatch, "compare", str(tiny_task), "--junit", "j" * 300 + ".xml"))
+    assert "cannot write: File name too long" in line, line
+
+
 def test_unwritable_junit_path_on_report(prompt_run, tmp_path, monkeypatch):
     _, out = prompt_run
     (tmp_path / "afile").write_text("in the way\n")

@@ -141,6 +141,8 @@ def test_a_missing_judge_folder_and_an_unset_key_fail_validate(tmp_path, monkeyp
     ({"id": "r24", "lever": "prompt"}, "score: is missing"),
     ({"id": "r24", "lever": "prompt", "score": "pass", "grade": 1}, "unknown field"),
     ({"id": "r24", "lever": "prompt", "score": "pass", "criterion": "exact"}, "is not an llm_judge criterion"),
+    ({"id": "r24", "lever": "prompt", "score": "pass", "criterion": ["helpful"]}, "must be a criterion's name"),
+    ({"id": "r24", "lever": "prompt", "score": 0.5}, "must be pass or fail"),
 ])
 def test_bad_labels_are_one_line_naming_the_line(tmp_path, monkeypatch, tiny_model, row, words):
     task = judged_task(tmp_path, tiny_model, "default", extra="")
