@@ -13,6 +13,7 @@ from . import stats
 from .checks import below_majority_check
 from .data import Example
 from .decide import DEFAULT_MARGIN, LeverSummary, recommend
+from .levers import registry
 from .scoring import Rubric
 from .spec import Task
 
@@ -112,7 +113,7 @@ def recommend_from_results(levers: list[dict], comparisons: list[dict], warnings
         if ok and cost.get("cost_per_1k_calls") is not None:
             lever_costs[lev["name"]] = costmodel.LeverCost(cost["cost_per_1k_calls"], cost.get("one_off_cost"),
                                                            cost.get("monthly_cost"))
-        if ok and lev["name"] == "retrieval":
+        if ok and registry.uses_retrieval(lev["name"]) and "retriever" in lev["details"]:  # the lever that measured it
             recall = lev["details"].get("retriever", {}).get(f"recall@{lev['chosen'].get('top_k')}")
     return recommend(summaries, comparisons, lever_costs or None, warnings, mdd, n_eval=n_eval,
                      retrieval_recall=recall, min_saving=min_saving, margin=margin)

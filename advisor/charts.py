@@ -21,10 +21,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .costs import DEFAULT_HORIZON_MONTHS
+from .levers import registry
 
-# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
-LEVER_COLORS = {"prompt": "#0072B2", "retrieval": "#E69F00", "finetune": "#009E73",
-                "retrieval+finetune": "#CC79A7"}
+# Okabe-Ito, like the registered levers' colours: for a lever that has none, or is not registered.
 _EXTRA_COLORS = ("#56B4E9", "#D55E00", "#F0E442", "#000000")
 WIDTH = 5.2  # inches at 100 dpi: 520 px, legible both at full size and shrunk onto a phone
 HIGHLIGHT = "#1d4ed8"
@@ -59,8 +58,9 @@ def _label(value: object, limit: int = MAX_LABEL_CHARS) -> str:
 
 
 def lever_color(name: str, order: int = 0) -> str:
-    """The colour a lever has in every chart."""
-    return LEVER_COLORS.get(name, _EXTRA_COLORS[order % len(_EXTRA_COLORS)])
+    """The colour a lever has in every chart: its registered colour, else a spare one by its place `order`."""
+    t = registry.find(name)
+    return t.color if t is not None and t.color else _EXTRA_COLORS[order % len(_EXTRA_COLORS)]
 
 
 def _num(value: object) -> float | None:

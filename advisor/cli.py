@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from .errors import UserError, printable, shown
+from .levers import registry
 from .progress import Reporter
 
 console = Console(stderr=True, soft_wrap=True)
@@ -242,7 +243,7 @@ def _quiet_libraries() -> None:
 @main.command()
 @click.argument("task_file", type=_NonEmptyPath())
 @click.option("--out", type=_NonEmptyPath(), help="Run folder (default runs/<task name>/).")
-@click.option("--levers", callback=_levers_option, help="Comma-separated subset: prompt,retrieval,finetune,retrieval+finetune.")
+@click.option("--levers", callback=_levers_option, help=f"Comma-separated subset: {','.join(registry.names())}.")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N eval examples (quick looks).")
 @click.option("--seed", type=int, help="Override the task's seed.")
 @click.option("--fresh", is_flag=True, help="Ignore caches in the run folder and recompute everything.")

@@ -23,17 +23,14 @@ from .decide import FINETUNE_RISK_CODES, LeverSummary, cheaper_later
 from .errors import UserError, did_you_mean, shown
 from .resources import free_ram
 from .judging import Judges, Label, check_judges, load_labels, summarize
+from .levers import registry
 from .levers.base import Bench, Lever, Variant
-from .levers.finetune import CombinedLever, FinetuneLever
-from .levers.prompt import PromptLever
-from .levers.retrieval import RetrievalLever, search_clock
+from .levers.retrieval import search_clock
 from .progress import Reporter
 from .runs import SCHEMA_VERSION, JsonlCache, check_out_folder, make_folder, write_json, write_jsonl
 from .scoring import Rubric, load_rubric
 from .spec import MAX_SEED, EndpointModel, Task, load_task, pinpoint
 
-LEVERS: dict[str, Lever] = {lever.name: lever for lever in (PromptLever(), RetrievalLever(), FinetuneLever(),
-                                                            CombinedLever())}
 SCREEN_ROWS, SURVIVORS = 16, 2  # the dev budget of every lever with several variants
 GUARD_RUBRIC = [{"name": "token_f1", "scorer": "token_f1"}, {"name": "chrf", "scorer": "chrf"}]
 
@@ -57,10 +54,10 @@ class Loaded:
 def load(task_path: str | Path, levers: list[str] | None = None, limit: int | None = None,
          seed: int | None = None) -> Loaded:
     """Every load-time check (`advise validate`): spec, files, rows, rubric, lever names."""
-    names = levers or list(LEVERS)
+    names = levers or registry.names()
     for name in names:
-        if name not in LEVERS:
-            raise UserError(None, "--levers", f"unknown lever {shown(name, 40)}", did_you_mean(name, list(LEVERS)))
+        if registry.find(name) is None:
+            raise UserError(None, "--levers", f"unknown lever {shown(name, 40)}", did_you_mean(name, registry.names()))
     if limit is not None and limit < 1:
         raise UserError(None, "--limit", f"must be at least 1, got {limit}", "leave it out to use every eval example")
     if seed is not None and not 0 <= seed <= MAX_SEED:
@@ -84,8 +81,8 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
     check_model_reference(task)
     try:
         check_judges(rubric, task)
-        labels = (load_labels(task.resolve(task.data.judge_labels), task, rubric, [e.id for e in evals], list(LEVERS))
-                  if task.data.judge_labels else [])
+        labels = (load_labels(task.resolve(task.data.judge_labels), task, rubric, [e.id for e in evals],
+                              registry.names()) if task.data.judge_labels else [])
     except UserError as err:
         raise pinpoint(err) from None
     for key, rows in (("data.train", train), ("data.eval", evals)):
@@ -137,33 +134,36 @@ def check_key_variable(task: Task) -> None:
                         "or empty", f"export {env}=... before running, or remove model.api_key_env for a local server")
 
 
-LEVER_OPTIONS = {"prompt": "prompt", "retrieval": "retrieval", "finetune": "finetune", "retrieval+finetune": "combined"}
+def lever_enabled(task: Task, name: str) -> bool:
+    """The lever's own `enabled` flag in task.yaml (under levers.<its options>)."""
+    return getattr(task.levers, registry.traits(name).options).enabled
 
 
 def check_levers_enabled(task: Task, names: list[str], explicit: bool) -> None:
     """Refuse a run in which no lever would run because every one of them is disabled in task.yaml."""
-    if any(getattr(task.levers, LEVER_OPTIONS[n]).enabled for n in names):
+    if any(lever_enabled(task, n) for n in names):
         return
     if explicit:
         raise UserError(None, "--levers", f"every lever chosen ({', '.join(names)}) is disabled in the task file",
                         "choose an enabled lever, or set enabled: true under levers in task.yaml")
     raise UserError(task.task_file, task.locate("levers"), "every lever is disabled",
-                    "set enabled: true for at least one of levers.prompt, retrieval, finetune, retrieval+finetune")
+                    f"set enabled: true for at least one of levers.{', '.join(registry.names())}")
 
 
 def check_something_runs(task: Task, names: list[str], has_corpus: bool) -> None:
     """Refuse a run in which every enabled lever would be skipped: retrieval levers without a corpus, fine-tuning
     an endpoint that has no local `weights` (the levers' own skip reasons, known before any model work)."""
-    lv = task.levers
     local_weights = isinstance(task.model, str) or bool(task.model.weights)
-    runs = {"prompt": lv.prompt.enabled, "retrieval": lv.retrieval.enabled and has_corpus,
-            "finetune": lv.finetune.enabled and local_weights,
-            "retrieval+finetune": (lv.combined.enabled and lv.finetune.enabled and lv.retrieval.enabled and has_corpus
-                                   and local_weights)}
-    if any(runs[n] for n in names):
+
+    def runs(name: str) -> bool:
+        t = registry.traits(name)
+        return (lever_enabled(task, name) and all(getattr(task.levers, o).enabled for o in t.also_enabled)
+                and (has_corpus or not t.needs_corpus) and (local_weights or not t.needs_local_weights))
+
+    if any(runs(n) for n in names):
         return
-    enabled = [n for n in names if getattr(lv, LEVER_OPTIONS[n]).enabled]
-    why = [n + (": no data.corpus" if n in ("retrieval", "retrieval+finetune") and not has_corpus else
+    enabled = [n for n in names if lever_enabled(task, n)]
+    why = [n + (": no data.corpus" if registry.traits(n).needs_corpus and not has_corpus else
                 ": an endpoint without model.weights") for n in enabled]
     raise UserError(task.task_file, task.locate("levers"), f"no lever can run ({'; '.join(why)})",
                     "set data.corpus to documents for retrieval, set model.weights to fine-tune an endpoint's model, "
@@ -444,7 +444,7 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
     results_levers, lever_checks = [], []
     for name in loaded.levers:
         t0 = time.perf_counter()
-        lev = run_lever(LEVERS[name], bench)
+        lev = run_lever(registry.lever(name), bench)
         timings[f"lever_{name}"] = round(time.perf_counter() - t0, 2)
         warnings += lev.pop("warnings", [])
         lever_checks += lev.pop("checks", [])

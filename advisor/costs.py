@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Mapping
 
+from .levers import registry
+
 # One-off costs are spread over this many months when a break-even is stated "per month".
 DEFAULT_HORIZON_MONTHS = 12
-# Levers that pay a training cost up front to save per call; break-evens are stated for these.
-FINETUNE_LEVERS = ("finetune", "retrieval+finetune")
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,8 @@ def _sentence(name: str, other: str, mine: LeverCost, theirs: LeverCost, horizon
 
 def break_even_table(costs: Mapping[str, LeverCost], horizon_months: float = DEFAULT_HORIZON_MONTHS
                      ) -> list[dict]:
-    """Break-even of each fine-tuning lever against every other lever, with a sentence each.
+    """Break-even of each lever that trains weights (pays a training cost up front to save per call) against
+    every other lever, with a sentence each.
 
     `break_even_calls` is a total; `break_even_calls_per_month` spreads the one-off cost over
     `horizon_months`. `cheaper_below_calls_per_month` is set when the fine-tuning lever is cheaper
@@ -144,8 +145,8 @@ def break_even_table(costs: Mapping[str, LeverCost], horizon_months: float = DEF
     volume (None when the volume or a one-off cost is unknown).
     """
     rows: list[dict] = []
-    for name in FINETUNE_LEVERS:
-        if name not in costs:
+    for name in registry.names():
+        if name not in costs or not registry.trains_weights(name):
             continue
         mine = costs[name]
         for other, theirs in costs.items():

@@ -8,16 +8,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal, Mapping, Sequence
 
-from advisor.costs import DEFAULT_HORIZON_MONTHS, FINETUNE_LEVERS, LeverCost, break_even_calls
+from advisor.costs import DEFAULT_HORIZON_MONTHS, LeverCost, break_even_calls
+from advisor.levers import registry
 from advisor.stats import (MAX_EXAMPLES_SUGGESTED, NEAR_ZERO, PairVerdict, examples_for_non_inferiority,
                            examples_needed)
 
 Confidence = Literal["clear", "likely", "toss-up", "none"]
 
-# Simplest and cheapest to build and run first: "prompting and retrieval first; fine-tune when
-# they plateau". Unknown lever names come after these, in the order given.
-SIMPLICITY_ORDER = ("prompt", "retrieval", "finetune", "retrieval+finetune")
-RETRIEVAL_LEVERS = ("retrieval", "retrieval+finetune")
 # Warning codes this module reacts to.
 SMALL_EVAL_CODE = "small_eval_set"
 FINETUNE_RISK_CODES = ("overfitting", "forgetting")
@@ -67,8 +64,13 @@ class Recommendation:
         return asdict(self)
 
 
-def _rank(name: str, names: Sequence[str]) -> int:
-    return SIMPLICITY_ORDER.index(name) if name in SIMPLICITY_ORDER else len(SIMPLICITY_ORDER) + names.index(name)
+def _rank(name: str, names: Sequence[str]) -> float:
+    """Simplest and cheapest to build and run first: "prompting and retrieval first; fine-tune when they plateau"
+    (each registered lever's simplicity rank). Unregistered lever names come after these, in the order given."""
+    t = registry.find(name)
+    if t is not None:
+        return t.rank
+    return max(registry.simplicity_rank(n) for n in registry.names()) + 1 + names.index(name)
 
 
 def _warning_codes(warnings: Sequence[str | Mapping]) -> set[str]:
@@ -115,11 +117,11 @@ def _costs_of(levers: Sequence[LeverSummary], costs: Mapping[str, LeverCost] | N
 
 
 def _with_risk_warnings(levers: Sequence[LeverSummary], codes: set[str]) -> list[LeverSummary]:
-    """Old runs carry overfitting/forgetting as global warnings: mark both fine-tuning levers with them,
+    """Old runs carry overfitting/forgetting as global warnings: mark every weight-training lever with them,
     unless the lever's risks were measured per lever (then they are its own and complete)."""
     found = [c for c in FINETUNE_RISK_CODES if c in codes]
     return [replace(lev, risks=list(lev.risks) + [c for c in found if c not in lev.risks])
-            if lev.name in FINETUNE_LEVERS and found and not lev.risks_measured else lev for lev in levers]
+            if registry.trains_weights(lev.name) and found and not lev.risks_measured else lev for lev in levers]
 
 
 def _not_applicable(lev: LeverSummary) -> bool:
@@ -179,10 +181,11 @@ def _criterion_sentences(x: LeverSummary, y: LeverSummary) -> list[str]:
     text = f"{x.name} {verb} {moves(fixed)} over {y.name}"
     if unmoved:
         text += f" but not {moves(unmoved)}"
-        if x.name in FINETUNE_LEVERS and y.name not in FINETUNE_LEVERS:
+        if registry.trains_weights(x.name) and not registry.trains_weights(y.name):
             text += (": fine-tuning changes behaviour (format, style); what it left may be missing knowledge, "
                      "which retrieval supplies")
-        elif x.name == "retrieval" and y.name not in RETRIEVAL_LEVERS:
+        elif (registry.uses_retrieval(x.name) and not registry.trains_weights(x.name)
+              and not registry.uses_retrieval(y.name)):
             text += (": retrieval supplies knowledge; what it left may be behaviour (format, style), "
                      "which fine-tuning teaches")
     return [text + "."]
@@ -267,8 +270,8 @@ def recommend(levers: Sequence[LeverSummary], verdicts: Sequence[PairVerdict | M
     change += [_non_inferiority_line(o, c, table, n_eval) for o in _undecided_simpler(c)]
     change += more_change
     change += _break_even_lines(c.chosen, c.candidates, c.ordered[0], c.money, horizon_months, min_saving)
-    if (retrieval_recall is not None and retrieval_recall < LOW_RECALL and c.chosen.name not in RETRIEVAL_LEVERS
-            and any(lev.name in RETRIEVAL_LEVERS for lev in ok)):
+    if (retrieval_recall is not None and retrieval_recall < LOW_RECALL and not registry.uses_retrieval(c.chosen.name)
+            and any(registry.uses_retrieval(lev.name) for lev in ok)):
         change.append(f"if retrieval's recall improved (it found the needed passage for only {retrieval_recall:.0%} "
                       "of examples; try chunking, the embedder or top-k), retrieval could catch up.")
     return Recommendation(c.chosen.name, confidence, reasons, change)

@@ -18,7 +18,6 @@ from .files import MAX_CONFIG_BYTES, load_yaml, read_text
 
 DEFAULT_MODEL = "smollm2-135m"
 MAX_TOP_K = 1000  # chunks in one prompt; far beyond any context window
-LEVER_NAMES = ("prompt", "retrieval", "finetune", "retrieval+finetune")
 MAX_SEED = 2**32 - 1  # numpy and torch take seeds in 0 <= seed < 2**32
 MAX_NAME_BYTES = 200  # the run folder's name; file systems allow 255 bytes
 MAX_REF_CHARS = 1000  # a model folder, hub id or embedder: longer is a pasted value, not a path

@@ -12,7 +12,6 @@ from ..errors import UserError, display_path, looks_like_secret, redact, shown
 from ..progress import Reporter
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-DEFAULT_EMBEDDER = "all-MiniLM-L6-v2 (bundled)"
 
 
 def cache_root() -> Path:

@@ -14,6 +14,7 @@ from ..backends.training import TrainConfig, TrainResult, scaled_lr, train_lora
 from ..checks import forgetting_check, overfitting_check, skipped, warnings_of
 from ..data import Example
 from ..runs import read_json, stable_hash, write_json
+from . import registry
 from .base import Bench, Prepared, Variant, chat
 from .retrieval import RetrievalIndex, retrieval_builder
 
@@ -133,7 +134,8 @@ def prepare_finetune(bench: Bench, name: str, train_prompt: Callable[[list[Examp
         tuned = bench.score_fn(Variant("tuned on guard", guard_prompt, adapter=result.adapter_dir,
                                        adapter_id=str(result.adapter_dir), backend=other), bench.guard, guard=True)
         details["forgetting"], forgetting = forgetting_check(base, tuned, seed=bench.task.seed)
-    if opts.learning_curve and name == "finetune" and bench.score_fn:
+    # levers.finetune.learning_curve: for the lever whose own options those are (not the ones that borrow them)
+    if opts.learning_curve and registry.traits(name).options == "finetune" and bench.score_fn:
         details["learning_curve"] = _learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_pairs,
                                                     variants[0])
     checked = [overfit.for_lever(name), forgetting.for_lever(name)]
