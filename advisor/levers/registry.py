@@ -25,6 +25,10 @@ class LeverTraits:
     needs_corpus: bool = False  # skipped without data.corpus
     needs_local_weights: bool = False  # skipped for an endpoint without model.weights
     also_enabled: tuple[str, ...] = ()  # options of other levers that must be enabled too for it to run
+    needs_data: str | None = None  # a `data:` field it needs (e.g. "preferences"): without it the lever is left out
+    #                                of a run unless named in --levers (then it is skipped, saying why)
+    load_check: str | None = None  # "module:function(task) -> None" run at load (`advise validate`) when the lever
+    #                                is selected: checks its own data file, raising one-line UserErrors
     color: str | None = None  # its colour in every chart; None: one of the charts' spare colours
 
 
@@ -74,6 +78,21 @@ def uses_retrieval(name: str) -> bool:
     """False for a name not registered."""
     t = find(name)
     return t is not None and t.uses_retrieval
+
+
+def wanted(name: str, data: object) -> bool:
+    """Whether a lever belongs in a run by default: it needs no data field, or the task gives it (`data` is the task's
+    `data:` section)."""
+    t = traits(name)
+    return t.needs_data is None or bool(getattr(data, t.needs_data, None))
+
+
+def run_load_check(name: str, task: object) -> None:
+    """The lever's own load-time check of its data (see `load_check`), when it has one."""
+    t = traits(name)
+    if t.load_check:
+        module, function = t.load_check.split(":")
+        getattr(importlib.import_module(module), function)(task)
 
 
 def lever(name: str):
