@@ -27,7 +27,7 @@ from .levers import registry
 from .levers.base import Bench, Lever, Variant
 from .levers.retrieval import search_clock
 from .progress import Reporter
-from .runs import SCHEMA_VERSION, JsonlCache, check_out_folder, make_folder, write_json, write_jsonl
+from .runs import SCHEMA_VERSION, JsonlCache, check_out_folder, make_folder, write_jsonl, write_results
 from .scoring import Rubric, load_rubric
 from .spec import MAX_SEED, EndpointModel, Task, load_task, pinpoint
 
@@ -490,7 +490,7 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
         **analysis,
         **({"judges": judge_records} if judge_records is not None else {}),
     }
-    write_json(run_dir / "results.json", results)
+    write_results(run_dir / "results.json", results)  # checked against advisor.results.Results first
     from .report import render_report
 
     render_report(results, load_predictions(run_dir, results), run_dir)

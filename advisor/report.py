@@ -25,6 +25,7 @@ from markupsafe import Markup
 from . import __version__, charts
 from .errors import redact
 from .resources import data_dir
+from .results import Results
 from .runs import atomic_write_text
 
 EVIDENCE_DISAGREE = 30  # examples where the levers' totals differ most
@@ -36,12 +37,6 @@ TEXT_CHARS = 2_000  # inputs, references, predictions, reasons, messages
 PROMPT_CHARS = 10_000  # the instruction to deploy: cut only when absurd
 NAME_KEYS = frozenset({"name", "lever", "a", "b", "versus", "code", "status", "label", "id", "kind", "source", "verdict",
                        "confidence", "test", "scorer", "variant", "schema_version", "created", "base_url"})
-
-_LEVER_KEYS = {"score": dict, "criteria": dict, "criteria_ci": dict, "cost": dict, "chosen": dict,
-               "dev": list, "details": dict, "artifacts": dict}
-_TOP_KEYS = {"task": dict, "model": dict, "rubric": dict, "levers": list, "comparisons": list,
-             "baselines": dict, "warnings": list, "checks": list, "recommendation": dict, "environment": dict,
-             "timings": dict, "judges": list}
 PROMPT_KEYS = ("instruction", "prompt", "system_prompt", "template")
 # How the "Checked:" list names each check (results.json "checks"); other names show with spaces for underscores.
 CHECK_LABELS = {"leakage_train_eval": "train → eval leakage", "leakage_corpus_eval": "corpus → eval leakage",
@@ -52,7 +47,8 @@ CHECK_MARKS = {"passed": "✓", "warning": "⚠", "skipped": "–"}
 
 
 def render_report(results: dict, predictions: dict[str, list[dict]], out_dir: Path) -> tuple[Path, Path]:
-    """Write report.html and report.md into `out_dir` (atomically) and return their paths."""
+    """Write report.html and report.md into `out_dir` (atomically) and return their paths. `results` is a run that
+    meets results.json's contract (`advisor.results.Results`: compare and `runs.read_results` checked it)."""
     out_dir = Path(out_dir)
     context = build_context(results, predictions)
     html_text = _environment().get_template("report.html.j2").render(**context)
@@ -64,11 +60,13 @@ def render_report(results: dict, predictions: dict[str, list[dict]], out_dir: Pa
 
 
 def build_context(results: dict, predictions: dict[str, list[dict]]) -> dict:
-    """Everything the templates read: results with defaults filled in, charts, evidence rows."""
-    r = _with_defaults(bounded(results))
-    ok = [lv for lv in r["levers"] if lv.get("status") == "ok"]
-    rec_name = r["recommendation"].get("lever")
-    winner = next((lv for lv in r["levers"] if lv.get("name") == rec_name), None)
+    """Everything the templates read: the validated results (the contract's defaults filled in: a skipped lever's
+    criteria, chosen, dev and details are empty, absent checks and judges are empty lists) with every string
+    bounded, charts, evidence rows."""
+    r = bounded(Results.model_validate(results).model_dump())
+    ok = [lv for lv in r["levers"] if lv["status"] == "ok"]
+    rec_name = r["recommendation"]["lever"]
+    winner = next((lv for lv in r["levers"] if lv["name"] == rec_name), None)
     with warnings.catch_warnings():  # matplotlib's layout notes on long labels are not the user's business
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -82,9 +80,9 @@ def build_context(results: dict, predictions: dict[str, list[dict]]) -> dict:
         "charts": {"scoreboard": _svg(svgs["scoreboard"]), "criteria": _svg(svgs["criteria"]),
                    "break_even": _svg(svgs["break_even"]),
                    "loss": {name: _svg(svg) for name, svg in svgs["loss"].items()}},
-        "evidence": select_evidence(predictions or {}, [str(lv.get("name")) for lv in ok], _criterion_names(r)),
-        "evidence_total": _count_examples(predictions or {}, [str(lv.get("name")) for lv in ok]),
-        "judges": [_judge_row(j) for j in r["judges"] if isinstance(j, dict)],
+        "evidence": select_evidence(predictions or {}, [lv["name"] for lv in ok], _criterion_names(r)),
+        "evidence_total": _count_examples(predictions or {}, [lv["name"] for lv in ok]),
+        "judges": [_judge_row(j) for j in r["judges"]],
         "checks": [_check_row(c) for c in r["checks"]],
         "check_counts": _check_counts(r["checks"]),
         "deploy": _deploy(winner, r["model"]) if winner else None,
@@ -142,29 +140,27 @@ def _cell(lever: str, record: dict | None, criteria: list[str]) -> dict:
 def _judge_row(judge: dict) -> dict:
     """One llm_judge criterion for the report: who judged, how often it failed to answer, its biases, its validity."""
     bias, validity = judge.get("length_bias"), judge.get("validity")
-    bias_text = ("not measured (too few answers, or no spread)" if not isinstance(bias, dict) else
-                 f"Spearman {fmt_signed(bias.get('spearman'), 2)} with answer length (p={fmt_p(bias.get('p_value'))}, "
-                 f"{fmt_count(bias.get('answers'))} answers)")
-    if isinstance(validity, dict):
-        ci = (f" [{fmt_num(validity.get('ci_low'), 2)}, {fmt_num(validity.get('ci_high'), 2)}]"
-              if _finite(validity.get("ci_low")) is not None else "")
-        value = (f"{str(validity.get('statistic')).replace('_', ' ')} {fmt_num(validity.get('value'), 2)}{ci}"
-                 if _finite(validity.get("value")) is not None else "agreement statistic undefined (one label only)")
-        agree = _finite(validity.get("agreement"))
-        validity_text = (f"{value} on {fmt_count(validity.get('labels'))} human labels"
+    bias_text = ("not measured (too few answers, or no spread)" if bias is None else
+                 f"Spearman {fmt_signed(bias['spearman'], 2)} with answer length (p={fmt_p(bias['p_value'])}, "
+                 f"{fmt_count(bias['answers'])} answers)")
+    if validity is not None:
+        ci = (f" [{fmt_num(validity['ci_low'], 2)}, {fmt_num(validity['ci_high'], 2)}]"
+              if _finite(validity["ci_low"]) is not None else "")
+        value = (f"{validity['statistic'].replace('_', ' ')} {fmt_num(validity['value'], 2)}{ci}"
+                 if _finite(validity["value"]) is not None else "agreement statistic undefined (one label only)")
+        agree = _finite(validity["agreement"])
+        validity_text = (f"{value} on {fmt_count(validity['labels'])} human labels"
                          + (f"; exact agreement {agree:.0%}" if agree is not None else ""))
     else:
         validity_text = "unvalidated: no human labels (data.judge_labels)"
-    calls = judge.get("calls") if isinstance(judge.get("calls"), dict) else {}
-    unparsed_rate = _finite(judge.get("unparsed_rate"))
-    return {"criterion": _text(judge.get("criterion"), NAME_CHARS), "judge": _text(redact(str(judge.get("judge"))),
-                                                                                      NAME_CHARS),
-            "scale": _text(judge.get("scale"), NAME_CHARS), "reference": judge.get("reference") is True,
-            "answers": judge.get("answers"), "unparsed": judge.get("unparsed"),
+    unparsed_rate = _finite(judge["unparsed_rate"])
+    return {"criterion": _text(judge["criterion"], NAME_CHARS), "judge": _text(judge["judge"], NAME_CHARS),
+            "scale": _text(judge["scale"], NAME_CHARS), "reference": judge["reference"],
+            "answers": judge["answers"], "unparsed": judge["unparsed"],
             "unparsed_rate": f"{unparsed_rate:.0%}" if unparsed_rate is not None else "—",
-            "self_preference": judge.get("self_preference") is True, "length_bias": bias_text,
-            "validity": validity_text, "validated": isinstance(validity, dict),
-            "calls": calls.get("judged"), "seconds": calls.get("seconds")}
+            "self_preference": judge["self_preference"], "length_bias": bias_text,
+            "validity": validity_text, "validated": validity is not None,
+            "calls": judge["calls"]["judged"], "seconds": judge["calls"]["seconds"]}
 
 
 def _total(record: dict | None) -> float | None:
@@ -224,10 +220,9 @@ def _limit_for(key: object) -> int:
 
 def _check_row(check: dict) -> dict:
     """One "Checked:" line: status mark, readable name (with its lever, for per-lever checks), detail."""
-    status = str(check.get("status") or "skipped")
-    name = str(check.get("name") or "check")
+    status, name = check["status"], check["name"]
     label = CHECK_LABELS.get(name, name.replace("_", " "))
-    detail, lever = _text(check.get("detail")), check.get("lever")
+    detail, lever = _text(check["detail"]), check["lever"]
     if lever:  # the label names the lever, so the detail need not start with it too
         label, detail = f"{label} ({lever})", detail.removeprefix(f"{lever}: ")
     return {"status": status, "mark": CHECK_MARKS.get(status, "?"), "label": label, "detail": detail}
@@ -235,60 +230,31 @@ def _check_row(check: dict) -> dict:
 
 def _check_counts(checks: list[dict]) -> str:
     """`8 passed, 1 warning, 1 skipped`: the statuses present, in that order."""
-    counts = Counter(str(c.get("status") or "skipped") for c in checks)
+    counts = Counter(c["status"] for c in checks)
     order = [*CHECK_MARKS, *sorted(s for s in counts if s not in CHECK_MARKS)]
     return ", ".join(f"{counts[s]} {s}{'s' if s == 'warning' and counts[s] != 1 else ''}" for s in order if counts[s])
-
-
-def _with_defaults(results: dict) -> dict:
-    """A shallow copy where optional containers exist, so templates need no None checks on them."""
-    r = dict(results or {})
-    for key, kind in _TOP_KEYS.items():
-        if not isinstance(r.get(key), kind):
-            r[key] = kind()
-    if not isinstance(r.get("cost_model"), dict):
-        r["cost_model"] = None
-    if not isinstance(r["baselines"].get("majority_class"), dict):
-        r["baselines"] = dict(r["baselines"], majority_class=None)
-    levers = []
-    for lv in r["levers"]:
-        if not isinstance(lv, dict):
-            continue
-        lv = dict(lv)
-        for key, kind in _LEVER_KEYS.items():
-            if not isinstance(lv.get(key), kind):
-                lv[key] = kind()
-        lv["dev"] = [row for row in lv["dev"] if isinstance(row, dict)]
-        levers.append(lv)
-    r["levers"] = levers
-    r["comparisons"] = [c for c in r["comparisons"] if isinstance(c, dict)]
-    r["warnings"] = [w for w in r["warnings"] if isinstance(w, dict)]
-    r["checks"] = [c for c in r["checks"] if isinstance(c, dict)]  # runs before checks were recorded have none
-    if not isinstance(r["rubric"].get("criteria"), list):
-        r["rubric"] = dict(r["rubric"], criteria=[])
-    return r
 
 
 def _ranked(levers: list[dict]) -> list[dict]:
     """Ok levers by mean score (best first), then the rest in their original order."""
     def key(item: tuple[int, dict]) -> tuple:
         pos, lv = item
-        mean = _finite(lv["score"].get("mean"))
-        ok = lv.get("status") == "ok" and mean is not None
+        mean = _finite(lv["score"]["mean"]) if lv["score"] else None
+        ok = lv["status"] == "ok" and mean is not None
         return (0 if ok else 1, -(mean or 0.0) if ok else 0.0, pos)
     return [lv for _, lv in sorted(enumerate(levers), key=key)]
 
 
 def _criterion_names(r: dict) -> list[str]:
-    names = [str(c["name"]) for c in r["rubric"]["criteria"] if isinstance(c, dict) and c.get("name")]
+    names = [c["name"] for c in r["rubric"]["criteria"]]
     for lv in r["levers"]:
-        names += [str(k) for k in lv["criteria"] if k != "total" and str(k) not in names]
+        names += [k for k in lv["criteria"] if k != "total" and k not in names]
     return names
 
 
 def _deploy(winner: dict, model: dict) -> dict:
     """What the deploy section shows for the recommended lever: paths and snippet inputs."""
-    artifacts, chosen = winner["artifacts"], winner["chosen"]
+    artifacts, chosen = winner["artifacts"] or {}, winner["chosen"]  # a skipped lever has no artifacts
     texts = [source[k] for k in PROMPT_KEYS for source in (artifacts, chosen)
              if isinstance(source.get(k), str) and source[k].strip()]
     shown = ("adapter", "index", "chunks", "predictions", *PROMPT_KEYS)

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import errno
-import functools
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable
 
 from .errors import UserError, shown
 
@@ -236,31 +235,44 @@ def inside_run(run_dir: Path, value: str, field: str) -> Path:
 
 
 def check_results(results: Any, path: Path) -> None:
-    """Raise a UserError naming the first field of `results` the report cannot read (missing, or a wrong type)."""
-    from pydantic import ValidationError
-
+    """Raise a UserError naming the first field of `results` that breaks results.json's contract (`advisor.results`:
+    missing, or a wrong type), or that a lever which ran lacks."""
     if not isinstance(results, dict):
         raise UserError(path, None, f"must hold a JSON object, not {_kind(results)}", RERUN_HINT)
-    try:
-        _results_model().model_validate(results)
-    except ValidationError as err:
-        first = err.errors(include_url=False)[0]
-        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
-        raise UserError(path, loc or None, _problem(first), RERUN_HINT) from None
+    problem = contract_problem(results)
+    if problem is not None:
+        raise UserError(path, problem[0], problem[1], RERUN_HINT)
     if results["schema_version"] != SCHEMA_VERSION:
         raise UserError(path, "schema_version", f"is {shown(results['schema_version'])}; this version of advise "
                         f"reads {SCHEMA_VERSION}", "rerun `advise compare` with this version, or use the advise that "
                         "wrote it")
-    for i, lever in enumerate(results["levers"]):
-        if lever["status"] == "ok":
-            for key in ("score", "artifacts"):
-                if not isinstance(lever.get(key), dict):
-                    raise UserError(path, f"levers[{i}].{key}", "missing (the lever ran, so it must be there)",
-                                    RERUN_HINT)
-            if not isinstance(lever["artifacts"].get("predictions"), str):
-                raise UserError(path, f"levers[{i}].artifacts.predictions", "missing" if "predictions" not in
-                                lever["artifacts"] else f"must be a path, not {_kind(lever['artifacts']['predictions'])}",
-                                RERUN_HINT)
+
+
+def contract_problem(results: dict) -> tuple[str | None, str] | None:
+    """(field, problem) for the first way `results` breaks the `advisor.results.Results` contract, else None."""
+    from pydantic import ValidationError
+
+    from .results import Results
+
+    try:
+        model = Results.model_validate(results)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
+        return loc or None, _problem(first)
+    gap = model.missing_when_ok()
+    return None if gap is None else (gap[0], "missing (the lever ran, so it must be there)")
+
+
+def write_results(path: Path, results: dict) -> None:
+    """Write results.json after checking it against its contract: a mismatch is a bug in advise, not a user error.
+    The text checked is the text written (json round trip), so the file on disk is what the contract describes."""
+    text = json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n"
+    problem = contract_problem(json.loads(text))
+    if problem is not None:
+        raise AssertionError(f"results.json does not match advisor.results.Results (a bug in advise): "
+                             f"{problem[0] or 'results'}: {problem[1]}")
+    atomic_write_text(path, text)
 
 
 def _check_prediction(row: Any, path: Path, line: int) -> None:
@@ -344,7 +356,7 @@ def _kind(value: Any) -> str:
     return f"{kind} ({shown(value, 40)})" if isinstance(value, (str, int, float)) and not isinstance(value, bool) else kind
 
 
-_EXPECTED = {"string_type": "a string", "float_type": "a number", "int_type": "a whole number",
+_EXPECTED = {"path_type": "a path", "string_type": "a string", "float_type": "a number", "int_type": "a whole number",
              "bool_type": "true or false", "list_type": "a list", "dict_type": "an object", "model_type": "an object"}
 
 
@@ -356,142 +368,3 @@ def _problem(error: dict) -> str:
     if expected:
         return f"must be {expected}, not {_kind(error.get('input'))}"
     return str(error.get("msg", "invalid")).lower()
-
-
-@functools.cache
-def _results_model() -> type:
-    """pydantic models of the parts of results.json that the report reads (only those: extra keys are allowed)."""
-    from pydantic import BaseModel, ConfigDict
-
-    class Part(BaseModel):
-        model_config = ConfigDict(strict=True, extra="allow")
-
-    Num = Optional[float]  # strict: an int is a number, a bool or a string is not
-    Str = Optional[str]
-
-    class Score(Part):
-        mean: Num = None
-        ci_low: Num = None
-        ci_high: Num = None
-
-    class Lever(Part):
-        name: str
-        status: str
-        reason: Str = None
-        score: Optional[Score] = None
-        criteria: Optional[dict[str, Num]] = None
-        criteria_ci: Optional[dict[str, Optional[Score]]] = None
-        cost: Optional[dict[str, Num]] = None
-        chosen: Optional[dict[str, Any]] = None
-        dev: Optional[list[dict[str, Any]]] = None
-        details: Optional[dict[str, Any]] = None
-        artifacts: Optional[dict[str, Any]] = None
-        undertrained: Optional[bool] = None
-        undertrained_note: Str = None
-
-    class Recommendation(Part):
-        lever: Str = None
-        confidence: Str = None
-        reasons: Optional[list[str]] = None
-        what_would_change: Optional[list[str]] = None
-
-    class Comparison(Part):
-        a: str
-        b: str
-        diff: Num = None
-        ci_low: Num = None
-        ci_high: Num = None
-        p_value: Num = None
-        test: Str = None
-        verdict: Str = None
-
-    class Warning_(Part):
-        code: Str = None
-        message: Str = None
-
-    class Check(Part):
-        name: Str = None
-        status: Str = None
-        lever: Str = None
-
-    class Criterion(Part):
-        name: str
-        scorer: Str = None
-        weight: Num = None
-        pass_fail: Optional[bool] = None
-
-    class Rubric(Part):
-        name: Str = None
-        criteria: Optional[list[Criterion]] = None
-
-    class Baseline(Part):
-        score: Num = None
-
-    class Baselines(Part):
-        majority_class: Optional[Baseline] = None
-
-    class BreakEven(Part):
-        lever: Str = None
-        versus: Str = None
-        sentence: Str = None
-        break_even_calls: Num = None
-        break_even_calls_per_month: Num = None
-        cheaper_below_calls_per_month: Num = None
-        horizon_months: Num = None
-        cheaper_now: Optional[bool] = None
-
-    class CostModel(Part):
-        price_per_1m_input: Num = None
-        price_per_1m_output: Num = None
-        machine_cost_per_hour: Num = None
-        calls_per_month: Num = None
-        break_even: Optional[list[BreakEven]] = None
-
-    class Model(Part):
-        kind: Str = None
-        id: Str = None
-        source: Str = None
-        parameters: Num = None
-
-    class Task(Part):
-        name: str
-        instruction: Str = None
-        task_file: Str = None
-        sizes: Optional[dict[str, Num]] = None
-        hashes: Optional[dict[str, Str]] = None
-
-    class Environment(Part):
-        packages: Optional[dict[str, Any]] = None
-
-    class Judge(Part):
-        criterion: str
-        judge: Str = None
-        scale: Str = None
-        reference: Optional[bool] = None
-        answers: Num = None
-        unparsed: Num = None
-        unparsed_rate: Num = None
-        self_preference: Optional[bool] = None
-        length_bias: Optional[dict[str, Num]] = None
-        validity: Optional[dict[str, Any]] = None
-        calls: Optional[dict[str, Num]] = None
-
-    class Results(Part):
-        schema_version: int
-        task: Task
-        levers: list[Lever]
-        recommendation: Recommendation
-        model: Optional[Model] = None
-        rubric: Optional[Rubric] = None
-        comparisons: Optional[list[Comparison]] = None
-        baselines: Optional[Baselines] = None
-        warnings: Optional[list[Warning_]] = None
-        checks: Optional[list[Check]] = None
-        cost_model: Optional[CostModel] = None
-        environment: Optional[Environment] = None
-        timings: Optional[dict[str, Num]] = None
-        created: Str = None
-        min_detectable_difference: Num = None
-        judges: Optional[list[Judge]] = None
-
-    return Results

@@ -132,7 +132,9 @@ def make_results(
             "price_per_1m_input": 0.15, "price_per_1m_output": 0.60, "machine_cost_per_hour": 1.20,
             "calls_per_month": 20000, "break_even": _break_even(results["levers"]),
         }
-    else:  # no prices configured: compare.py leaves the money fields out
+    else:  # no prices configured: compare.py writes null prices and leaves the money fields out
+        results["cost_model"] = {"price_per_1m_input": None, "price_per_1m_output": None, "machine_cost_per_hour": None,
+                                 "calls_per_month": None, "min_yearly_saving": 100.0, "break_even": []}
         for lever in results["levers"]:
             for key in ("cost_per_1k_calls", "one_off_cost", "monthly_cost"):
                 lever.get("cost", {}).pop(key, None)

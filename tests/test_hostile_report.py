@@ -96,6 +96,11 @@ SHAPE_CASES = [  # (id, mutation, field named, words in the message)
      "must be a path"),
     ("predictions-path-missing", _drop("levers.1.artifacts.predictions"), "levers[1].artifacts.predictions",
      "missing"),
+    ("ok-lever-without-cost", _drop("levers.2.cost"), "levers[2].cost", "missing (the lever ran"),
+    ("status-unknown", _set("levers[0].status", "done"), "levers[0].status", "'ok' or 'skipped'"),
+    ("check-without-status", _drop("checks.0.status"), "checks[0].status", "missing"),
+    ("verdict-unknown", _set("comparisons[0].verdict", "<b>x</b>"), "comparisons[0].verdict", "'better'"),
+    ("sizes-a-float", _set("task.sizes.eval", 60.0), "task.sizes.eval", "must be a whole number"),
 ]
 
 
@@ -261,14 +266,13 @@ PLACES: dict[str, Callable[[dict, str], None]] = {
     "reason": lambda r, p: r["recommendation"]["reasons"].append(p),
     "what would change": lambda r, p: r["recommendation"]["what_would_change"].append(p),
     "warning code and message": lambda r, p: r["warnings"].append({"code": p, "message": p}),
-    "check": lambda r, p: r["checks"].append({"name": p, "status": p, "detail": p, "lever": p}),
+    "check": lambda r, p: r["checks"].append({"name": p, "status": "warning", "detail": p, "lever": p}),
     "skip reason": lambda r, p: r["levers"][3].__setitem__("reason", p),
     "model id": lambda r, p: r["model"].__setitem__("id", p),
     "baseline label": lambda r, p: r["baselines"]["majority_class"].__setitem__("label", p),
-    "verdict and test": lambda r, p: r["comparisons"][0].update(verdict=p, test=p),
+    "test": lambda r, p: r["comparisons"][0].update(test=p),  # a verdict is one of three words (advisor.results)
     "break-even sentence": lambda r, p: r["cost_model"]["break_even"][0].__setitem__("sentence", p),
     "created": lambda r, p: r.__setitem__("created", p),
-    "schema_version": lambda r, p: r.__setitem__("schema_version", p),  # render_report takes it as it comes
 }
 
 
@@ -522,8 +526,9 @@ def test_run_record_reader_accepts_what_compare_writes(tmp_path: Path) -> None:
         got = runs.read_results(run)
         assert got == results
         assert set(runs.read_predictions(run, got)) == {lv["name"] for lv in results["levers"] if lv["status"] == "ok"}
-    sparse = make_results()
-    sparse["cost_model"] = None
+    sparse = make_results(cost_model=False)  # what compare writes without prices: a cost_model of nulls
+    del sparse["checks"]  # runs before checks were recorded
+    sparse["levers"][0].pop("wall_seconds", None)
     sparse["baselines"] = {"majority_class": None}
     sparse["recommendation"] = {"lever": None, "confidence": "toss-up", "reasons": [], "what_would_change": []}
     sparse["comparisons"][0]["p_value"] = float("nan")

@@ -111,7 +111,7 @@ def test_old_results_without_checks_still_render(tmp_path: Path) -> None:
     page, _, md = render(tmp_path, results)
     assert "Checked:" not in page.text and "Checked:" not in md
     assert "Use finetune for support-triage" in page.section("summary")
-    results["checks"] = [None, {"name": "eval_size"}]  # malformed entries are dropped or shown plainly
+    results["checks"] = [{"name": "eval_size", "status": "skipped", "detail": ""}]  # shown by name, even with no detail
     page, _, md = render(tmp_path, results)
     assert "Checked: 1 skipped" in page.section("summary") and "– eval size :" in page.section("summary")
 
@@ -211,7 +211,7 @@ def test_optional_parts_missing_still_render(tmp_path: Path) -> None:
                            retrieval_details=False)
     results["comparisons"] = []
     results["warnings"] = []
-    del results["environment"]["packages"]
+    results["environment"]["packages"] = {}
     page, html_text, md = render(tmp_path, results)
     assert "No cost model was given" in page.section("cost")
     assert "majority class" not in page.section("scoreboard")
@@ -223,14 +223,20 @@ def test_optional_parts_missing_still_render(tmp_path: Path) -> None:
 
 
 def test_sparse_results_render(tmp_path: Path) -> None:
-    """Nulls and absent keys everywhere the schema allows them: nothing raises, dashes appear."""
-    results = make_results()
-    del results["cost_model"], results["baselines"], results["timings"], results["created"]
+    """Nulls and absent keys everywhere the contract (advisor.results) allows them, and intervals that are not
+    numbers (NaN): nothing raises, dashes appear."""
+    results = make_results(cost_model=False, baselines=False)
+    del results["checks"], results["task"]["max_new_tokens"]
+    results["timings"] = {}
+    results["min_detectable_difference"] = None
+    results["model"]["parameters"] = None
+    results["task"]["sizes"]["corpus_chunks"] = None
+    results["task"]["hashes"]["corpus"] = None
+    results["comparisons"][0]["p_value"] = None
     results["recommendation"] = {"lever": None, "confidence": "toss-up", "reasons": [], "what_would_change": []}
     lever = results["levers"][0]
-    lever["score"] = {"mean": 0.5, "ci_low": None, "ci_high": None}
-    lever["criteria_ci"] = None
-    lever["cost"] = {"input_tokens_per_call": None}
+    lever["score"] = {"mean": 0.5, "ci_low": float("nan"), "ci_high": float("nan")}
+    lever["criteria_ci"] = {}
     lever["details"] = {"loss_curve": {"train": None, "dev": [[1, None]], "best_step": None}}
     results["levers"][2]["details"]["loss_curve"] = {"train": [[0, 2.0], [10, 1.0]]}
     page, _, md = render(tmp_path, results, predictions={})
