@@ -1,7 +1,6 @@
 """The comparison: load the task, run every lever on the same model and eval set, score, compare, decide."""
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import time
@@ -13,7 +12,7 @@ import numpy as np
 
 from . import costs as costmodel
 from . import stats
-from .backends.base import generate_cached
+from .backends.base import generate_cached, is_trainable
 from .checks import (data_checks, dev_eval_gap_check, eval_power_check, majority_baseline_check,
                      unrun_finetune_checks, warnings_of)
 from .costs import DEFAULT_HORIZON_MONTHS
@@ -220,32 +219,11 @@ def _max_new_tokens(task: Task, train: list[Example], count_tokens) -> int:
 
 
 def make_backend(task: Task, reporter: Reporter):
-    """The generation backend for `model:` and, for endpoints with `weights`, a factory of the local copy."""
-    from .backends.models import resolve_model
+    """The generation backend for `model:`, and a factory of the backend whose weights finetune trains (None for
+    an endpoint without `weights`): see backends.make_backend."""
+    from .backends import make_backend as build
 
-    if isinstance(task.model, str):
-        from .backends.local import LocalBackend
-
-        identity, where = resolve_model(task.model, task.base_dir, "model", task.task_file, reporter)
-        backend = LocalBackend(where, batch_size=task.generation.batch_size)
-        backend.description = identity
-        return backend, None
-    from .backends.openai_compat import OpenAIBackend
-
-    backend = OpenAIBackend(task.model, task.task_file)
-    if not task.model.weights:
-        return backend, None
-
-    @functools.cache
-    def local_copy():  # loaded once, on first use, and shared by finetune and retrieval+finetune
-        from .backends.local import LocalBackend
-
-        ident, where = resolve_model(task.model.weights, task.base_dir, "model.weights", task.task_file, reporter)
-        local = LocalBackend(where, batch_size=task.generation.batch_size)
-        local.description = ident
-        return local
-
-    return backend, local_copy
+    return build(task.model, task.base_dir, task.task_file, reporter, batch_size=task.generation.batch_size)
 
 
 def _generate(bench: Bench, variant: Variant, examples: list[Example], description: str):
@@ -477,9 +455,9 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
                  "hashes": {"train": content_hash(loaded.train), "eval": content_hash(loaded.eval),
                             "corpus": content_hash(loaded.corpus) if loaded.corpus else None},
                  "max_new_tokens": bench.max_new_tokens},
-        "model": {"kind": backend.kind, "id": getattr(backend, "description", backend.identity),
+        "model": {"kind": backend.kind, "id": backend.description,
                   "source": str(getattr(backend, "where", getattr(backend, "base_url", ""))),
-                  "parameters": backend.n_parameters if backend.kind == "local" else None},
+                  "parameters": backend.n_parameters if is_trainable(backend) else None},
         "rubric": loaded.rubric.to_dict(),
         "levers": results_levers,
         "warnings": warnings,

@@ -5,7 +5,8 @@ import hashlib
 import json
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Protocol
 
 from ..progress import Reporter
 from ..runs import JsonlCache
@@ -22,14 +23,50 @@ class Generation:
 
 
 class Backend(Protocol):
-    identity: str  # stable id of the weights/endpoint, part of every cache key
-    kind: str  # "local" | "openai"
+    """What every lever generates through: a model answering chat conversations, greedily."""
 
-    def generate(self, conversations: list[Messages], max_new_tokens: int, on_done) -> list[Generation]:
+    identity: str  # stable id of the weights/endpoint, part of every cache key
+    kind: str  # "local" | "openai": recorded in results.json; code asks `is_trainable`, never the kind
+    description: str  # what the user named (a model id, or "name at url"), for people: results.json, the report
+
+    def generate(self, conversations: list[Messages], max_new_tokens: int,
+                 on_done: Callable[[list[int], list[Generation]], None]) -> list[Generation]:
         """Generate greedily for each conversation; call on_done(indices, generations) after each batch."""
         ...
 
-    def count_tokens(self, text: str) -> int: ...
+    def count_tokens(self, text: str) -> int:
+        """Tokens in text, as this model counts them (or an estimate, for an endpoint)."""
+        ...
+
+
+class TrainableBackend(Backend, Protocol):
+    """A backend whose weights are here: LoRA training (training.train_lora) and generation through an adapter.
+
+    The trainer wraps `model` in LoRA layers and sets it back to the bare model when done, encodes with the
+    eval-time chat template (`render`, `encode`, `tokenizer`), and the torchrun path reloads the weights from
+    `where` in each process."""
+
+    where: Path | str  # the weights: a folder, or a Hugging Face id
+    device: str  # "cuda" | "cpu"
+    tokenizer: Any
+    model: Any  # the base torch model (loaded on first use); assignable
+    n_parameters: int
+
+    def adapter(self, adapter_dir: Path) -> ContextManager[None]:
+        """Generate through a saved LoRA adapter inside the context; the bare model again after it."""
+        ...
+
+    def render(self, messages: Messages) -> str:
+        """Chat-template text for a prompt, ending where the assistant's answer starts."""
+        ...
+
+    def encode(self, text: str) -> list[int]: ...
+
+
+def is_trainable(backend: object) -> bool:
+    """True for a backend whose weights can be fine-tuned here (a TrainableBackend). Looked up on the class, so
+    asking never loads a model."""
+    return all(callable(getattr(type(backend), name, None)) for name in ("adapter", "render", "encode"))
 
 
 def generation_key(backend_id: str, adapter_id: str | None, messages: Messages, max_new_tokens: int) -> str:

@@ -53,9 +53,12 @@ def configure_threads() -> int:
 
 
 class LocalBackend:
+    """A TrainableBackend (base.py): transformers weights loaded here, LoRA adapters attached on demand."""
+
     kind = "local"
 
-    def __init__(self, where: Path | str, batch_size: int | str = "auto", device: str | None = None):
+    def __init__(self, where: Path | str, batch_size: int | str = "auto", device: str | None = None,
+                 description: str | None = None):
         from transformers import AutoTokenizer
 
         self.where = where
@@ -75,6 +78,7 @@ class LocalBackend:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.stop_ids = self._stop_ids()
         self.identity = f"local:{fingerprint_folder(where)}"
+        self.description = description or self.identity  # make_backend passes the model id the task names
         self._active = None  # a PeftModel while an adapter is attached
 
     @property

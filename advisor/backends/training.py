@@ -1,6 +1,13 @@
-"""LoRA fine-tuning on the local backend: completion-only loss, cosine schedule, dev-loss early stopping,
-checkpoints per epoch so a killed run resumes. Data-parallel (DDP) when torch.distributed is initialized with
-more than one process: see distributed.py for the torchrun entry point."""
+"""LoRA fine-tuning on a trainable backend: a loop that minimises an injected objective (completion-only
+cross-entropy today, see SFTObjective), cosine schedule, dev-loss early stopping, checkpoints per epoch so a
+killed run resumes. Data-parallel (DDP) when torch.distributed is initialized with more than one process: see
+distributed.py for the torchrun entry point.
+
+The parts, each replaceable on its own:
+- `Objective`: what rows become and what is minimised (SFT now; DPO can plug in, see its docstring);
+- `Ranks`: this process's place among data-parallel ones (sharding, all-reduce, DDP wrapping);
+- `Checkpoints`: the per-epoch checkpoint and the best adapter in the work dir, and resuming from them;
+- `train_lora`: the loop that ties them together."""
 from __future__ import annotations
 
 import contextlib
@@ -10,32 +17,49 @@ import math
 import random
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, Protocol, Sequence
 
 import torch
 
 from ..progress import Reporter
 from ..runs import atomic_write_text, read_json
-from .base import Messages
-from .local import LocalBackend, fit_in_memory
+from ..spec import FinetuneOptions, Task
+from .base import Messages, TrainableBackend
+from .local import DEFAULT_SYSTEM, fit_in_memory
 
 
-@dataclass
+def _option(name: str, model=FinetuneOptions) -> Any:
+    """A default taken from the options model: the task.yaml defaults are the only copy."""
+    return field(default=model.model_fields[name].default)
+
+
+@dataclass(kw_only=True)
 class TrainConfig:
-    rank: int = 16
-    alpha: float = 32
-    dropout: float = 0.05
-    target_modules: str | list[str] = "all-linear"
-    epochs: int = 3
-    lr: float = 2e-4
-    batch_size: int = 8
-    warmup_ratio: float = 0.1
-    patience: int = 1
-    max_length: int = 512
-    max_steps: int | None = None  # the step budget: the schedule ends here (None: epochs x steps per epoch)
-    max_train_minutes: float | None = None  # a safety net only: a run it stops is marked undertrained
-    seed: int = 0
+    """One training run. Defaults are `levers.finetune`'s (spec.FinetuneOptions); build it from the options with
+    `from_options`, giving the values a run picks itself (the learning rate, the seed, the step budget)."""
+
+    rank: int = _option("rank")
+    alpha: float = _option("alpha")
+    dropout: float = _option("dropout")
+    target_modules: str | list[str] = _option("target_modules")
+    epochs: int = _option("epochs")
+    lr: float  # a number: `lr: auto` and grids are resolved by the finetune lever, one TrainConfig per value
+    batch_size: int = _option("batch_size")
+    warmup_ratio: float = _option("warmup_ratio")
+    patience: int = _option("patience")
+    max_length: int = _option("max_length")
+    max_steps: int | None = _option("max_steps")  # the step budget (None: epochs x steps per epoch)
+    max_train_minutes: float | None = _option("max_train_minutes")  # a safety net: a run it stops is undertrained
+    seed: int = _option("seed", Task)
+
+    @classmethod
+    def from_options(cls, opts: FinetuneOptions, **run_values: Any) -> "TrainConfig":
+        """The options' values for every field they share with TrainConfig, then `run_values` (lr=..., seed=...,
+        max_steps=...) over them."""
+        shared = {f.name: getattr(opts, f.name) for f in fields(cls) if f.name in type(opts).model_fields}
+        return cls(**{**shared, **run_values})
 
 
 @dataclass
@@ -77,11 +101,53 @@ def scaled_lr(n_parameters: int) -> float:
     return float(min(2e-3, max(1e-4, 2e-4 * math.sqrt(7e9 / max(n_parameters, 1)))))
 
 
-def encode_pair(backend: LocalBackend, messages: Messages, answer: str, max_length: int) -> tuple[list[int], int]:
+# --- the objective ----------------------------------------------------------------------------------------
+
+class Objective(Protocol):
+    """What training minimises. The loop owns batching, sharding, micro-batching, the optimizer and the schedule;
+    the objective owns what a row becomes (an item) and the loss of a list of items.
+
+    The loop's contract: the loss of a batch is `sum(loss(model, part)[0] for part in micro-batches) /
+    weight(batch)`, so splitting a batch into micro-batches changes nothing; the dev loss is the same sum over
+    dev items divided by their weight (summed over ranks when data-parallel).
+
+    DPO plugs in as another objective: rows are (prompt messages, chosen, rejected); `prepare` encodes both
+    answers with the eval-time template (as `encode_pair` does); `length` is the pair's tokens; `weight` is the
+    number of pairs; `start` runs once, in eval mode and without gradients, on the model as training begins
+    (the SFT adapter loaded, before any step or checkpoint restore) and stores each item's summed answer
+    log-probs of chosen and rejected: the frozen reference, computed once; `loss` computes the policy's
+    log-probs of both and returns the summed -logsigmoid(beta * ((pc - rc) - (pr - rr))) over its pairs.
+    """
+
+    label: str  # in the progress line: "Training {label} r=16 lr=2.0e-04"
+
+    def prepare(self, backend: TrainableBackend, rows: Sequence) -> list:
+        """Encode rows (for SFT: (messages, answer) pairs) into the items the loop batches."""
+        ...
+
+    def length(self, item) -> int:
+        """Tokens an item feeds the model: for grouping similar lengths and sizing micro-batches."""
+        ...
+
+    def weight(self, items: list) -> int:
+        """What a batch's summed loss is divided by (SFT: its answer tokens; DPO: its pairs)."""
+        ...
+
+    def start(self, model, train: list, dev: list, device: str) -> None:
+        """Called once before the first step (and before a checkpoint is restored), with the model as initialised."""
+        ...
+
+    def loss(self, model, items: list, device: str) -> tuple[torch.Tensor, int]:
+        """The summed loss over items (a scalar tensor with gradients when enabled), and the tokens fed (padding
+        excluded) for the throughput count."""
+        ...
+
+
+def encode_pair(backend: TrainableBackend, messages: Messages, answer: str, max_length: int) -> tuple[list[int], int]:
     """Token ids of prompt+answer built with the eval-time template, and where the answer starts."""
     prompt = backend.render(messages)
     full = backend.tokenizer.apply_chat_template(
-        ([{"role": "system", "content": "You are a helpful assistant."}] if messages[0]["role"] != "system" else [])
+        ([{"role": "system", "content": DEFAULT_SYSTEM}] if messages[0]["role"] != "system" else [])
         + list(messages) + [{"role": "assistant", "content": answer}], tokenize=False)
     completion = full[len(prompt):] if full.startswith(prompt) else answer + (backend.tokenizer.eos_token or "")
     p_ids = backend.encode(prompt)
@@ -89,6 +155,62 @@ def encode_pair(backend: LocalBackend, messages: Messages, answer: str, max_leng
     ids = (p_ids + c_ids)[-max_length:]  # keep the answer; cut the prompt's head if too long
     return ids, max(0, len(ids) - len(c_ids))
 
+
+def _collate(rows: list[tuple[list[int], int]], pad_id: int, device: str):
+    width = max(len(ids) for ids, _ in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(rows), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, (seq, start) in enumerate(rows):  # right padding; padding masked by length, never by pad id
+        ids[r, :len(seq)] = torch.tensor(seq)
+        mask[r, :len(seq)] = 1
+        labels[r, start:len(seq)] = torch.tensor(seq[start:])
+    return ids.to(device), mask.to(device), labels.to(device)
+
+
+def answer_loss(model, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor,
+                reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy over the answer tokens, with logits computed only at the positions that predict one.
+
+    The full logits (batch x length x vocabulary, 49,152 words for SmolLM2) would be most of training's memory:
+    measured 13.7 GiB peak for batch 8 x 512 tokens with them. The positions kept are the union over the batch's
+    rows, which length-grouped batches keep close to one answer's length."""
+    targets = labels[:, 1:]
+    keep = (targets != -100).any(dim=0).nonzero().squeeze(1)  # position t predicts token t + 1
+    logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=keep).logits
+    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)).float(),
+                                             targets[:, keep].reshape(-1), ignore_index=-100, reduction=reduction)
+
+
+class SFTObjective:
+    """Supervised fine-tuning: cross-entropy on the answer tokens only (the prompt is context, not a target),
+    averaged over a batch's answer tokens. Items are (token ids, where the answer starts)."""
+
+    label = "LoRA"
+
+    def __init__(self, max_length: int, pad_id: int | None = None):
+        self.max_length, self.pad_id = max_length, pad_id
+
+    def prepare(self, backend: TrainableBackend, rows: Sequence[tuple[Messages, str]]) -> list[tuple[list[int], int]]:
+        if self.pad_id is None:
+            self.pad_id = backend.tokenizer.pad_token_id
+        return [encode_pair(backend, m, a, self.max_length) for m, a in rows]
+
+    def length(self, item: tuple[list[int], int]) -> int:
+        return len(item[0])
+
+    def weight(self, items: list[tuple[list[int], int]]) -> int:
+        return sum(len(seq) - max(start, 1) for seq, start in items)  # the targets: answer tokens after the first
+
+    def start(self, model, train: list, dev: list, device: str) -> None:
+        return None
+
+    def loss(self, model, items: list[tuple[list[int], int]], device: str) -> tuple[torch.Tensor, int]:
+        ids, mask, labels = _collate(items, self.pad_id, device)
+        return answer_loss(model, ids, mask, labels, reduction="sum"), int(mask.sum())
+
+
+# --- batching ---------------------------------------------------------------------------------------------
 
 ACTIVATION_FLOATS = 40  # saved activations a token, per layer and hidden unit (measured; see micro_batch_tokens)
 TRAINING_MEMORY_SHARE = 0.4  # of the memory free when training starts
@@ -121,12 +243,12 @@ def micro_batch_tokens(config, device: str) -> int:
     return fit_in_memory(device, TRAINING_MEMORY_SHARE, per_token, CPU_MICRO_TOKENS if device == "cpu" else 1 << 30)
 
 
-def _micro_batches(rows: list[tuple[list[int], int]], budget: int) -> list[list[tuple[list[int], int]]]:
+def _micro_batches(rows: list, budget: int, length=lambda row: len(row[0])) -> list[list]:
     """Consecutive slices of a batch whose rows x longest row stay within `budget` tokens (one row at least)."""
-    parts: list[list[tuple[list[int], int]]] = [[]]
+    parts: list[list] = [[]]
     for row in rows:
         part = parts[-1]
-        if part and (len(part) + 1) * max(len(row[0]), *(len(r[0]) for r in part)) > budget:
+        if part and (len(part) + 1) * max(length(row), *(length(r) for r in part)) > budget:
             parts.append([])
         parts[-1].append(row)
     return parts
@@ -139,215 +261,136 @@ def _shard(batches: list[list[int]], rank: int, world: int) -> list[list[int]]:
     return padded[rank::world]
 
 
-def _world() -> tuple[int, int]:
-    """(rank, world size); (0, 1) unless torch.distributed is initialized."""
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
+# --- distribution -----------------------------------------------------------------------------------------
 
+@dataclass
+class Ranks:
+    """This process among the data-parallel ones; rank 0 of 1 when torch.distributed is not initialized."""
 
-def _all_sum(values: list[float], device: str) -> list[float]:
-    """Sum across ranks (float64: token counts stay exact)."""
-    t = torch.tensor(values, dtype=torch.float64, device=device)
-    torch.distributed.all_reduce(t)
-    return t.tolist()
+    rank: int
+    world: int
+    device: str
 
+    @classmethod
+    def current(cls, device: str) -> "Ranks":
+        dist = torch.distributed
+        if dist.is_available() and dist.is_initialized():
+            return cls(dist.get_rank(), dist.get_world_size(), device)
+        return cls(0, 1, device)
 
-def _collate(rows: list[tuple[list[int], int]], pad_id: int, device: str):
-    width = max(len(ids) for ids, _ in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(rows), width), -100, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for r, (seq, start) in enumerate(rows):  # right padding; padding masked by length, never by pad id
-        ids[r, :len(seq)] = torch.tensor(seq)
-        mask[r, :len(seq)] = 1
-        labels[r, start:len(seq)] = torch.tensor(seq[start:])
-    return ids.to(device), mask.to(device), labels.to(device)
+    @property
+    def main(self) -> bool:
+        """The one process that writes files."""
+        return self.rank == 0
 
+    @property
+    def parallel(self) -> bool:
+        return self.world > 1
 
-def answer_loss(model, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor,
-                reduction: str = "mean") -> torch.Tensor:
-    """Cross-entropy over the answer tokens, with logits computed only at the positions that predict one.
+    def shard(self, batches: list[list[int]]) -> list[list[int]]:
+        return _shard(batches, self.rank, self.world)
 
-    The full logits (batch x length x vocabulary, 49,152 words for SmolLM2) would be most of training's memory:
-    measured 13.7 GiB peak for batch 8 x 512 tokens with them. The positions kept are the union over the batch's
-    rows, which length-grouped batches keep close to one answer's length."""
-    targets = labels[:, 1:]
-    keep = (targets != -100).any(dim=0).nonzero().squeeze(1)  # position t predicts token t + 1
-    logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=keep).logits
-    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)).float(),
-                                             targets[:, keep].reshape(-1), ignore_index=-100, reduction=reduction)
+    def sum(self, values: list[float]) -> list[float]:
+        """Sum across ranks (float64: token counts stay exact); the values themselves in one process."""
+        if not self.parallel:
+            return list(values)
+        t = torch.tensor(values, dtype=torch.float64, device=self.device)
+        torch.distributed.all_reduce(t)
+        return t.tolist()
 
-
-def _mean_loss(model, rows, batch_size: int, pad_id: int, device: str) -> float:
-    total, count = _loss_sums(model, rows, batch_size, pad_id, device)
-    return total / max(count, 1)
-
-
-def _loss_sums(model, rows, batch_size: int, pad_id: int, device: str) -> tuple[float, int]:
-    """Summed token cross-entropy over the answer tokens of rows, and how many tokens that was."""
-    model.eval()
-    total, count = 0.0, 0
-    with torch.inference_mode():
-        for s in range(0, len(rows), batch_size):
-            ids, mask, labels = _collate(rows[s:s + batch_size], pad_id, device)
-            total += answer_loss(model, ids, mask, labels, reduction="sum").item()
-            count += int((labels[:, 1:] != -100).sum())
-    model.train()
-    return total, count
-
-
-def train_lora(backend: LocalBackend, train: list[tuple[Messages, str]], dev: list[tuple[Messages, str]],
-               cfg: TrainConfig, work_dir: Path, reporter: Reporter) -> TrainResult:
-    """Train a LoRA adapter; resumes from the last finished epoch found in work_dir.
-
-    Under torch.distributed with world size > 1, every rank must call this with the same data and config: each
-    takes its share of the batches (batch_size is per rank), DDP averages gradients, logged and dev losses are
-    all-reduced so early stopping agrees, and only rank 0 writes checkpoints and the adapter."""
-    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict, get_peft_model_state_dict
-
-    device = backend.device
-    pad_id = backend.tokenizer.pad_token_id
-    train_rows = [encode_pair(backend, m, a, cfg.max_length) for m, a in train]
-    dev_rows = [encode_pair(backend, m, a, cfg.max_length) for m, a in dev]
-    rank, world = _world()
-    steps_per_epoch = math.ceil(math.ceil(len(train_rows) / cfg.batch_size) / world)
-    total_steps = steps_per_epoch * cfg.epochs
-    if cfg.max_steps is not None:
-        total_steps = min(total_steps, cfg.max_steps)
-    warmup = int(cfg.warmup_ratio * total_steps)
-
-    torch.manual_seed(cfg.seed)
-    lora = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=cfg.target_modules,
-                      task_type="CAUSAL_LM", bias="none")
-    model = get_peft_model(backend.model, lora)
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    params = [p for p in model.parameters() if p.requires_grad]
-    train_model = model  # what the training step calls: the DDP wrapper when data-parallel
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
-
-    def lr_at(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / max(1, warmup)
-        progress = (step - warmup) / max(1, total_steps - warmup)
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
-    ckpt_dir, best_dir = work_dir / "checkpoint", work_dir / "adapter"
-    state = read_json(ckpt_dir / "state.json") if (ckpt_dir / "state.json").is_file() else None
-    history = {"train": [], "dev": [], "epochs": []}
-    start_epoch, step, best, best_epoch, bad_epochs, tokens_seen, seconds_before = 0, 0, float("inf"), 0, 0, 0, 0.0
-    stopped_by = "epochs"
-    if world > 1:  # rank 0's checkpoint, sent to every rank: other machines need not share its disk
-        box = [_load_checkpoint(ckpt_dir) if rank == 0 and state else None]
+    def from_main(self, value):
+        """Rank 0's value, sent to every rank (other machines need not share its disk)."""
+        if not self.parallel:
+            return value
+        box = [value if self.main else None]
         torch.distributed.broadcast_object_list(box, src=0)
-        state = box[0]
-    if state:
-        from safetensors.torch import load_file
+        return box[0]
 
-        if world > 1:
-            set_peft_model_state_dict(model, state["adapter_weights"])
-            opt.load_state_dict(state["optimizer"])
-        else:
-            set_peft_model_state_dict(model, load_file(str(ckpt_dir / "adapter.safetensors"), device=device))
-            opt.load_state_dict(torch.load(ckpt_dir / "optimizer.pt", map_location=device, weights_only=True))
-        sched.load_state_dict(state["scheduler"])
-        start_epoch, step, best, best_epoch = state["epoch"], state["step"], state["best"], state["best_epoch"]
-        bad_epochs, tokens_seen, seconds_before, history = state["bad_epochs"], state["tokens"], state["seconds"], state["history"]
-        stopped_by = state.get("stopped_by", "epochs")
-        if stopped_by == "time_limit":  # rerun with another limit: continue from where the clock stopped it
-            stopped_by = "epochs"
-        reporter.note(f"resuming LoRA training after epoch {start_epoch}")
-
-    if world > 1:
+    def wrap(self, model):
+        """The module the training step calls: DDP around the model when data-parallel."""
+        if not self.parallel:
+            return model
         # LoRA A is seeded alike on every rank and DDP broadcasts rank 0's weights anyway; the rotary buffers are
         # constants, so no buffer sync before each forward (torch >= 2.13 renamed the switch)
         ddp = torch.nn.parallel.DistributedDataParallel
         no_sync = "forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(ddp).parameters \
             else "broadcast_buffers"
-        train_model = ddp(model, device_ids=[torch.cuda.current_device()] if device == "cuda" else None,
-                          **{no_sync: False})
-    use_bf16 = bf16_autocast_ok(device, getattr(backend.model.config, "hidden_size", 0))
-    tokens_per_micro = micro_batch_tokens(backend.model.config, device)
-    t0 = time.perf_counter()
-    deadline = None if cfg.max_train_minutes is None else cfg.max_train_minutes * 60 - seconds_before
-    model.train()
-    try:
-        with reporter.stage(f"Training LoRA r={cfg.rank} lr={cfg.lr:.1e}", total=total_steps) as stage:
-            stage.advance(step)
-            epoch = start_epoch
-            while epoch < cfg.epochs and stopped_by == "epochs" and step < total_steps:
-                rng = random.Random(cfg.seed * 1000 + epoch)
-                torch.manual_seed(cfg.seed * 1000 + epoch)
-                for batch in _shard(_batches([len(r[0]) for r in train_rows], cfg.batch_size, rng), rank, world):
-                    rows = [train_rows[i] for i in batch]
-                    answers = sum(len(seq) - max(start, 1) for seq, start in rows)  # targets in the whole batch
-                    parts = _micro_batches(rows, tokens_per_micro)
-                    loss_sum, real_tokens = 0.0, 0
-                    for n, part in enumerate(parts):
-                        ids, mask, labels = _collate(part, pad_id, device)
-                        sync = train_model.no_sync() if world > 1 and n < len(parts) - 1 else contextlib.nullcontext()
-                        with sync:
-                            with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=use_bf16):
-                                part_sum = answer_loss(train_model, ids, mask, labels, reduction="sum")
-                            (part_sum / answers).backward()
-                        loss_sum += part_sum.item()
-                        real_tokens += int(mask.sum())
-                    loss = loss_sum / answers
-                    torch.nn.utils.clip_grad_norm_(params, 1.0)
-                    opt.step()
-                    sched.step()
-                    opt.zero_grad(set_to_none=True)
-                    step += 1
-                    late = deadline is not None and time.perf_counter() - t0 > deadline
-                    if world > 1:  # mean loss over ranks, all tokens, and any rank's clock stops every rank
-                        ranks_loss, tokens, n_late = _all_sum([loss, real_tokens, float(late)], device)
-                        step_loss, late = ranks_loss / world, n_late > 0
-                        tokens_seen += int(tokens)
-                    else:
-                        step_loss = loss
-                        tokens_seen += real_tokens
-                    history["train"].append([step, round(step_loss, 5)])
-                    stage.advance(1, loss=f"{step_loss:.3f}")
-                    if late:
-                        stopped_by = "time_limit"
-                        break
-                    if step >= total_steps:  # the step budget ends the schedule, mid-epoch or not
-                        if step < steps_per_epoch * cfg.epochs:
-                            stopped_by = "step_budget"
-                        break
-                epoch += 1
-                if world > 1:  # each rank scores its share of dev; summed losses and token counts make the mean
-                    total, count = _all_sum(list(_loss_sums(model, dev_rows[rank::world], cfg.batch_size, pad_id,
-                                                            device)), device)
-                    dev_loss = total / max(count, 1) if dev_rows else float("nan")
-                else:
-                    dev_loss = _mean_loss(model, dev_rows, cfg.batch_size, pad_id, device) if dev_rows else float("nan")
-                history["dev"].append([step, round(dev_loss, 5)])
-                history["epochs"].append(step)
-                if not dev_rows or dev_loss < best - 1e-4:
-                    best, best_epoch, bad_epochs = dev_loss, epoch, 0
-                    if rank == 0:
-                        _save_adapter(model, best_dir)
-                else:
-                    bad_epochs += 1
-                    if bad_epochs > cfg.patience and stopped_by == "epochs":
-                        stopped_by = "early_stopping"
-                if rank == 0:
-                    _save_checkpoint(model, opt, sched, ckpt_dir, {
-                        "epoch": epoch, "step": step, "best": best, "best_epoch": best_epoch, "bad_epochs": bad_epochs,
-                        "tokens": tokens_seen, "seconds": seconds_before + time.perf_counter() - t0, "history": history,
-                        "stopped_by": stopped_by,
-                    }, get_peft_model_state_dict)
-                if world > 1:  # the others wait until rank 0's files are whole
-                    torch.distributed.barrier()
-    finally:
-        backend.model = model.unload()  # strip LoRA layers: the base model is shared by every lever
-    history["best_step"] = history["epochs"][best_epoch - 1] if best_epoch else None
-    return TrainResult(best_dir, cfg.lr, epoch, best_epoch, step,
-                       seconds_before + time.perf_counter() - t0, tokens_seen, history, stopped_by, trainable,
-                       "bf16 autocast" if use_bf16 else "fp32", total_steps)
+        return ddp(model, device_ids=[torch.cuda.current_device()] if self.device == "cuda" else None,
+                   **{no_sync: False})
+
+    def accumulating(self, train_model, last: bool):
+        """Around a micro-batch's backward: no gradient all-reduce until the batch's last one."""
+        return train_model.no_sync() if self.parallel and not last else contextlib.nullcontext()
+
+    def barrier(self) -> None:
+        if self.parallel:
+            torch.distributed.barrier()
+
+
+# --- checkpoints ------------------------------------------------------------------------------------------
+
+@dataclass
+class Progress:
+    """Where training stands; all of it goes into a checkpoint's state.json."""
+
+    epoch: int = 0
+    step: int = 0
+    best: float = float("inf")
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    tokens: int = 0
+    seconds: float = 0.0  # training time before this process started (resumed runs)
+    history: dict = field(default_factory=lambda: {"train": [], "dev": [], "epochs": []})
+    stopped_by: str = "epochs"
+
+
+class Checkpoints:
+    """The work dir: `checkpoint/` after every epoch (weights, optimizer, state.json last, so its presence means
+    the checkpoint is whole) and `adapter/`, the best epoch's adapter. Only rank 0 writes."""
+
+    def __init__(self, work_dir: Path, ranks: Ranks):
+        self.dir, self.best_dir, self.ranks = work_dir / "checkpoint", work_dir / "adapter", ranks
+
+    def load(self) -> dict | None:
+        """The last checkpoint's state, with its weights and optimizer state when data-parallel (rank 0 reads
+        the files and sends them to every rank); None when there is none."""
+        state = read_json(self.dir / "state.json") if (self.dir / "state.json").is_file() else None
+        if self.ranks.parallel:
+            state = self.ranks.from_main(_load_checkpoint(self.dir) if self.ranks.main and state else None)
+        return state
+
+    def restore(self, state: dict, model, opt, sched, device: str) -> Progress:
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        if self.ranks.parallel:
+            set_peft_model_state_dict(model, state["adapter_weights"])
+            opt.load_state_dict(state["optimizer"])
+        else:
+            set_peft_model_state_dict(model, load_file(str(self.dir / "adapter.safetensors"), device=device))
+            opt.load_state_dict(torch.load(self.dir / "optimizer.pt", map_location=device, weights_only=True))
+        sched.load_state_dict(state["scheduler"])
+        progress = Progress(state["epoch"], state["step"], state["best"], state["best_epoch"], state["bad_epochs"],
+                            state["tokens"], state["seconds"], state["history"], state.get("stopped_by", "epochs"))
+        if progress.stopped_by == "time_limit":  # rerun with another limit: continue from where the clock stopped it
+            progress.stopped_by = "epochs"
+        return progress
+
+    def save_best(self, model) -> None:
+        if self.ranks.main:
+            _save_adapter(model, self.best_dir)
+
+    def save(self, model, opt, sched, progress: Progress, seconds: float) -> None:
+        """This epoch's checkpoint; the other ranks wait until rank 0's files are whole."""
+        from peft import get_peft_model_state_dict
+
+        if self.ranks.main:
+            _save_checkpoint(model, opt, sched, self.dir, {
+                "epoch": progress.epoch, "step": progress.step, "best": progress.best,
+                "best_epoch": progress.best_epoch, "bad_epochs": progress.bad_epochs, "tokens": progress.tokens,
+                "seconds": seconds, "history": progress.history, "stopped_by": progress.stopped_by,
+            }, get_peft_model_state_dict)
+        self.ranks.barrier()
 
 
 def _save_adapter(model, target: Path) -> None:
@@ -381,3 +424,147 @@ def _save_checkpoint(model, opt, sched, ckpt_dir: Path, state: dict, get_state) 
     atomic_write_text(tmp / "state.json", json.dumps(state))
     shutil.rmtree(ckpt_dir, ignore_errors=True)
     tmp.rename(ckpt_dir)
+
+
+# --- the loop ---------------------------------------------------------------------------------------------
+
+def _schedule(opt, warmup: int, total_steps: int):
+    """Linear warmup, then cosine decay to zero at total_steps."""
+    def lr_at(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        progress = (step - warmup) / max(1, total_steps - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+
+
+def dev_loss_sums(objective: Objective, model, items: list, batch_size: int, device: str) -> tuple[float, int]:
+    """The objective's summed loss over items, and their summed weight, in eval mode without gradients."""
+    model.eval()
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for s in range(0, len(items), batch_size):
+            chunk = items[s:s + batch_size]
+            total += objective.loss(model, chunk, device)[0].item()
+            count += objective.weight(chunk)
+    model.train()
+    return total, count
+
+
+def train_lora(backend: TrainableBackend, train: Sequence, dev: Sequence, cfg: TrainConfig, work_dir: Path,
+               reporter: Reporter, objective: Objective | None = None) -> TrainResult:
+    """Train a LoRA adapter minimising `objective` (default: SFTObjective on (messages, answer) pairs); resumes
+    from the last finished epoch found in work_dir.
+
+    Under torch.distributed with world size > 1, every rank must call this with the same data and config: each
+    takes its share of the batches (batch_size is per rank), DDP averages gradients, logged and dev losses are
+    all-reduced so early stopping agrees, and only rank 0 writes checkpoints and the adapter."""
+    from peft import LoraConfig, get_peft_model
+
+    objective = objective or SFTObjective(cfg.max_length)
+    device = backend.device
+    train_items, dev_items = objective.prepare(backend, train), objective.prepare(backend, dev)
+    ranks = Ranks.current(device)
+    steps_per_epoch = math.ceil(math.ceil(len(train_items) / cfg.batch_size) / ranks.world)
+    total_steps = steps_per_epoch * cfg.epochs
+    if cfg.max_steps is not None:
+        total_steps = min(total_steps, cfg.max_steps)
+
+    torch.manual_seed(cfg.seed)
+    lora = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=cfg.target_modules,
+                      task_type="CAUSAL_LM", bias="none")
+    model = get_peft_model(backend.model, lora)
+    try:
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+        sched = _schedule(opt, int(cfg.warmup_ratio * total_steps), total_steps)
+        objective.start(model, train_items, dev_items, device)
+        checkpoints = Checkpoints(work_dir, ranks)
+        state = checkpoints.load()
+        progress = Progress()
+        if state:
+            progress = checkpoints.restore(state, model, opt, sched, device)
+            reporter.note(f"resuming LoRA training after epoch {progress.epoch}")
+        train_model = ranks.wrap(model)
+        use_bf16 = bf16_autocast_ok(device, getattr(backend.model.config, "hidden_size", 0))
+        tokens_per_micro = micro_batch_tokens(backend.model.config, device)
+        seconds_before, t0 = progress.seconds, time.perf_counter()
+        deadline = None if cfg.max_train_minutes is None else cfg.max_train_minutes * 60 - seconds_before
+        model.train()
+        with reporter.stage(f"Training {objective.label} r={cfg.rank} lr={cfg.lr:.1e}", total=total_steps) as stage:
+            stage.advance(progress.step)
+            while progress.epoch < cfg.epochs and progress.stopped_by == "epochs" and progress.step < total_steps:
+                rng = random.Random(cfg.seed * 1000 + progress.epoch)
+                torch.manual_seed(cfg.seed * 1000 + progress.epoch)
+                batches = ranks.shard(_batches([objective.length(r) for r in train_items], cfg.batch_size, rng))
+                for batch in batches:
+                    step_loss, fed = _step(objective, train_model, [train_items[i] for i in batch], params, opt,
+                                           sched, ranks, use_bf16, tokens_per_micro)
+                    progress.step += 1
+                    late = deadline is not None and time.perf_counter() - t0 > deadline
+                    if ranks.parallel:  # mean loss over ranks, all tokens, and any rank's clock stops every rank
+                        ranks_loss, fed, n_late = ranks.sum([step_loss, fed, float(late)])
+                        step_loss, late = ranks_loss / ranks.world, n_late > 0
+                    progress.tokens += int(fed)
+                    progress.history["train"].append([progress.step, round(step_loss, 5)])
+                    stage.advance(1, loss=f"{step_loss:.3f}")
+                    if late:
+                        progress.stopped_by = "time_limit"
+                        break
+                    if progress.step >= total_steps:  # the step budget ends the schedule, mid-epoch or not
+                        if progress.step < steps_per_epoch * cfg.epochs:
+                            progress.stopped_by = "step_budget"
+                        break
+                progress.epoch += 1
+                _end_epoch(objective, model, dev_items, cfg, ranks, progress, checkpoints)
+                checkpoints.save(model, opt, sched, progress, seconds_before + time.perf_counter() - t0)
+    finally:
+        backend.model = model.unload()  # strip LoRA layers: the base model is shared by every lever
+    history = progress.history
+    history["best_step"] = history["epochs"][progress.best_epoch - 1] if progress.best_epoch else None
+    return TrainResult(checkpoints.best_dir, cfg.lr, progress.epoch, progress.best_epoch, progress.step,
+                       seconds_before + time.perf_counter() - t0, progress.tokens, history, progress.stopped_by,
+                       trainable, "bf16 autocast" if use_bf16 else "fp32", total_steps)
+
+
+def _step(objective: Objective, train_model, items: list, params, opt, sched, ranks: Ranks, use_bf16: bool,
+          tokens_per_micro: int) -> tuple[float, int]:
+    """One optimizer step on a batch, in micro-batches whose gradients accumulate; the batch's loss and tokens."""
+    weight = objective.weight(items)  # the whole batch's: each micro-batch's share adds up to the batch mean
+    parts = _micro_batches(items, tokens_per_micro, objective.length)
+    loss_sum, fed = 0.0, 0
+    for n, part in enumerate(parts):
+        with ranks.accumulating(train_model, last=n == len(parts) - 1):
+            with torch.autocast(device_type=ranks.device, dtype=torch.bfloat16, enabled=use_bf16):
+                part_sum, part_fed = objective.loss(train_model, part, ranks.device)
+            (part_sum / weight).backward()
+        loss_sum += part_sum.item()
+        fed += part_fed
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    sched.step()
+    opt.zero_grad(set_to_none=True)
+    return loss_sum / weight, fed
+
+
+def _end_epoch(objective: Objective, model, dev_items: list, cfg: TrainConfig, ranks: Ranks, progress: Progress,
+               checkpoints: Checkpoints) -> None:
+    """Dev loss (each rank scores its share; summed losses and weights make the mean), the best adapter, and
+    early stopping."""
+    if dev_items:
+        total, count = ranks.sum(list(dev_loss_sums(objective, model, dev_items[ranks.rank::ranks.world],
+                                                    cfg.batch_size, ranks.device)))
+        dev_loss = total / max(count, 1)
+    else:
+        dev_loss = float("nan")
+    progress.history["dev"].append([progress.step, round(dev_loss, 5)])
+    progress.history["epochs"].append(progress.step)
+    if not dev_items or dev_loss < progress.best - 1e-4:
+        progress.best, progress.best_epoch, progress.bad_epochs = dev_loss, progress.epoch, 0
+        checkpoints.save_best(model)
+    else:
+        progress.bad_epochs += 1
+        if progress.bad_epochs > cfg.patience and progress.stopped_by == "epochs":
+            progress.stopped_by = "early_stopping"

@@ -33,6 +33,8 @@ class Bench:
     max_new_tokens: int
     gen_cache: JsonlCache
     embedder_factory: Callable[[], object] = field(repr=False, default=None)  # type: ignore[assignment]
+    # the backend whose weights finetune trains (backends.make_backend's factory: the bench's own when it is
+    # trainable, a local copy of an endpoint's weights, None when there are none)
     local_backend_factory: Callable[[], object] | None = field(repr=False, default=None)
     guard: list[Example] = field(default_factory=list)
     # scores a variant on examples (per-example totals of `rubric`, default the task's): set by compare

@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..backends.base import TrainableBackend, is_trainable
 from ..backends.training import TrainConfig, TrainResult, scaled_lr, train_lora
 from ..checks import forgetting_check, overfitting_check, skipped, warnings_of
 from ..data import Example
@@ -21,11 +22,12 @@ from .retrieval import RetrievalIndex, retrieval_builder
 LEARNING_CURVE_FRACTIONS = (0.25, 0.5)
 
 
-def local_backend(bench: Bench):
-    """The backend whose weights we can train: the bench's own, or the local copy of an endpoint's weights."""
-    if bench.backend.kind == "local":
-        return bench.backend
-    return bench.local_backend_factory() if bench.local_backend_factory else None
+def local_backend(bench: Bench) -> TrainableBackend | None:
+    """The backend whose weights we can train (backends.make_backend's trainable factory): the bench's own, or the
+    local copy of an endpoint's weights; None when nothing here is trainable."""
+    if bench.local_backend_factory is not None:
+        return bench.local_backend_factory()
+    return bench.backend if is_trainable(bench.backend) else None
 
 
 def _lrs(opts, backend) -> tuple[list[float], str]:
@@ -43,10 +45,7 @@ def train_cached(bench: Bench, backend, name: str, train_pairs, dev_pairs, seed:
     lrs, lr_choice = _lrs(opts, backend)
     results = []
     for lr in lrs:
-        cfg = TrainConfig(rank=opts.rank, alpha=opts.alpha, dropout=opts.dropout, target_modules=opts.target_modules,
-                          epochs=opts.epochs, lr=lr, batch_size=opts.batch_size, warmup_ratio=opts.warmup_ratio,
-                          patience=opts.patience, max_length=opts.max_length, max_steps=max_steps,
-                          max_train_minutes=opts.max_train_minutes, seed=seed)
+        cfg = TrainConfig.from_options(opts, lr=lr, max_steps=max_steps, seed=seed)
         # the safety net is not part of the key; nor is an unset step budget (adapters cached before it existed)
         cfg_key = {k: v for k, v in asdict(cfg).items()
                    if k != "max_train_minutes" and not (k == "max_steps" and v is None)}
@@ -182,7 +181,7 @@ def _undertrained_note(bench: Bench, name: str, result: TrainResult) -> str | No
 
 
 def _endpoint_skip(bench: Bench) -> str | None:
-    if bench.backend.kind != "local" and bench.local_backend_factory is None:
+    if bench.local_backend_factory is None and not is_trainable(bench.backend):
         return ("the model is an endpoint without local weights: set model.weights to a folder or Hugging Face id "
                 "of the same model to fine-tune it locally")
     return None
