@@ -65,6 +65,8 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
     task = load_task(task_path)
     if seed is not None:
         task.seed = seed
+    if levers is None:  # a lever whose own data the task does not give runs only when asked for
+        names = [n for n in names if registry.wanted(n, task.data)]
     tf = task.task_file
     check_key_variable(task)
     check_levers_enabled(task, names, explicit=levers is not None)
@@ -73,6 +75,8 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
         evals = load_examples(task.resolve(task.data.eval), "data.eval", tf)
         corpus = load_corpus([task.resolve(p) for p in task.data.corpus], "data.corpus", tf)
         rubric = load_rubric(task.rubric, task.base_dir, tf)
+        for name in names:
+            registry.run_load_check(name, task)
         guard = load_examples(task.resolve(task.data.guard), "data.guard", tf) if task.data.guard else []
     except UserError as err:
         raise pinpoint(err) from None
