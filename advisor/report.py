@@ -62,8 +62,9 @@ def render_report(results: dict, predictions: dict[str, list[dict]], out_dir: Pa
 def build_context(results: dict, predictions: dict[str, list[dict]]) -> dict:
     """Everything the templates read: the validated results (the contract's defaults filled in: a skipped lever's
     criteria, chosen, dev and details are empty, absent checks and judges are empty lists) with every string
-    bounded, charts, evidence rows."""
-    r = bounded(Results.model_validate(results).model_dump())
+    bounded, charts, evidence rows. `results` is read as results.json holds it (compare passes its dict before any
+    JSON round trip: tuples, paths)."""
+    r = bounded(Results.model_validate(json.loads(json.dumps(results, default=str))).model_dump())  # as stored
     ok = [lv for lv in r["levers"] if lv["status"] == "ok"]
     rec_name = r["recommendation"]["lever"]
     winner = next((lv for lv in r["levers"] if lv["name"] == rec_name), None)
