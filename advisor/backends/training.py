@@ -453,9 +453,10 @@ def dev_loss_sums(objective: Objective, model, items: list, batch_size: int, dev
 
 
 def train_lora(backend: TrainableBackend, train: Sequence, dev: Sequence, cfg: TrainConfig, work_dir: Path,
-               reporter: Reporter, objective: Objective | None = None) -> TrainResult:
+               reporter: Reporter, objective: Objective | None = None, init_adapter: Path | None = None) -> TrainResult:
     """Train a LoRA adapter minimising `objective` (default: SFTObjective on (messages, answer) pairs); resumes
-    from the last finished epoch found in work_dir.
+    from the last finished epoch found in work_dir. `init_adapter`: start from that saved adapter (its rank and
+    targets; DPO on top of SFT) instead of a fresh one.
 
     Under torch.distributed with world size > 1, every rank must call this with the same data and config: each
     takes its share of the batches (batch_size is per rank), DDP averages gradients, logged and dev losses are
@@ -474,7 +475,12 @@ def train_lora(backend: TrainableBackend, train: Sequence, dev: Sequence, cfg: T
     torch.manual_seed(cfg.seed)
     lora = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=cfg.target_modules,
                       task_type="CAUSAL_LM", bias="none")
-    model = get_peft_model(backend.model, lora)
+    if init_adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(backend.model, str(init_adapter), is_trainable=True).to(device)
+    else:
+        model = get_peft_model(backend.model, lora)
     try:
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         params = [p for p in model.parameters() if p.requires_grad]
