@@ -126,6 +126,8 @@ class DataSpec(_Strict):
     eval: Path = Field(description="held-out .jsonl or .csv rows the levers are scored on, relative to task.yaml")
     corpus: list[Path] = Field(default_factory=list)
     guard: Path | None = None
+    preferences: Path | None = Field(None, description="preference pairs (TRL prompt/chosen/rejected or OpenAI "
+                                     "preference rows) for the preference lever, relative to task.yaml")
     judge_labels: Path | None = Field(None, description="people's scores of some eval answers ({id, lever, score}), "
                                       "to measure how well an llm_judge criterion agrees with them")
     dev_size: Whole | None = Field(None, ge=4, description="rows carved from train for choosing variants "
@@ -139,7 +141,7 @@ class DataSpec(_Strict):
             raise ValueError("must not be empty: give a folder or files of documents, relative to task.yaml")
         return v
 
-    @field_validator("train", "eval", "guard", "judge_labels", mode="before")
+    @field_validator("train", "eval", "guard", "judge_labels", "preferences", mode="before")
     @classmethod
     def _not_blank(cls, v: Any) -> Any:
         if isinstance(v, str) and not v.strip():  # Path("") would quietly mean the task's own folder
@@ -244,11 +246,34 @@ class CombinedOptions(_Strict):
                                                           "levers.finetune.max_steps")
 
 
+class PreferenceOptions(_Strict):
+    """preference: SFT LoRA (train rows and preferred answers), then DPO on the preference pairs on top of it; LoRA
+    size, learning rate, batch size and length come from levers.finetune."""
+
+    enabled: Flag = True
+    beta: Union[Number, list[Number]] = Field([0.1, 0.5], description="DPO's beta (how far from the SFT model it "
+                                              "may move); a list is a grid chosen on dev")
+    epochs: Whole = Field(2, ge=1, le=50, description="passes over the preference pairs")
+    max_steps: int | None = Field(None, ge=1, le=10**9, strict=True, description="the DPO step budget (default: "
+                                  "epochs x steps per epoch)")
+
+    @field_validator("beta")
+    @classmethod
+    def _beta(cls, v: Any) -> Any:
+        values = v if isinstance(v, list) else [v]
+        if not values:
+            raise ValueError("give at least one beta")
+        if any(isinstance(x, bool) or not 0 < x <= 10 for x in values):
+            raise ValueError("beta must be a number above 0 and at most 10 (0.1 is usual)")
+        return v
+
+
 class LeverOptions(_Strict):
     prompt: PromptOptions = Field(default_factory=PromptOptions)
     retrieval: RetrievalOptions = Field(default_factory=RetrievalOptions)
     finetune: FinetuneOptions = Field(default_factory=FinetuneOptions)
     combined: CombinedOptions = Field(default_factory=CombinedOptions, alias="retrieval+finetune")
+    preference: PreferenceOptions = Field(default_factory=PreferenceOptions)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 

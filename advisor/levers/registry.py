@@ -107,6 +107,9 @@ register(LeverTraits("retrieval", 1, "retrieval", "advisor.levers.retrieval", "R
                      uses_retrieval=True, needs_corpus=True, color="#E69F00"))
 register(LeverTraits("finetune", 2, "finetune", "advisor.levers.finetune", "FinetuneLever",
                      trains_weights=True, needs_local_weights=True, color="#009E73"))
+register(LeverTraits("preference", 2.5, "preference", "advisor.levers.preference", "PreferenceLever",
+                     trains_weights=True, needs_local_weights=True, needs_data="preferences",
+                     load_check="advisor.levers.preference:check_task", color="#D55E00"))
 register(LeverTraits("retrieval+finetune", 3, "combined", "advisor.levers.finetune", "CombinedLever",
                      trains_weights=True, uses_retrieval=True, needs_corpus=True, needs_local_weights=True,
                      also_enabled=("finetune", "retrieval"), color="#CC79A7"))
