@@ -13,8 +13,8 @@ import numpy as np
 from . import costs as costmodel
 from . import stats
 from .backends.base import generate_cached, is_trainable
-from .checks import (data_checks, dev_eval_gap_check, eval_power_check, majority_baseline_check,
-                     unrun_finetune_checks, warnings_of)
+from .checks import (Checked, data_checks, dev_eval_gap_check, eval_power_check, forgetting_check,
+                     majority_baseline_check, skipped, unrun_finetune_checks, warnings_of)
 from .costs import DEFAULT_HORIZON_MONTHS
 from .data import Document, Example, content_hash, corpus_chunks_at_most, load_corpus, load_examples, split_dev
 from .analysis import analyse, environment, task_prices
@@ -23,7 +23,7 @@ from .errors import UserError, did_you_mean, shown
 from .resources import free_ram
 from .judging import Judges, Label, check_judges, load_labels, summarize
 from .levers import registry
-from .levers.base import Bench, Lever, Variant
+from .levers.base import Bench, CurvePoint, Lever, Variant
 from .levers.retrieval import search_clock
 from .progress import Reporter
 from .runs import SCHEMA_VERSION, JsonlCache, check_out_folder, make_folder, write_jsonl, write_results
@@ -246,14 +246,45 @@ def _score(bench: Bench, rubric: Rubric, gens, examples: list[Example]) -> dict[
                         inputs=[e.input for e in examples], judge=bench.judge)
 
 
-def make_score_fn(bench: Bench, guard_rubric: Rubric):
-    """bench.score_fn: per-example totals of a variant on some examples (the guard set has its own rubric)."""
-    def score_fn(variant: Variant, examples: list[Example], guard: bool = False) -> np.ndarray:
-        rubric = guard_rubric if guard else bench.rubric
-        gens = _generate(bench, variant, examples, f"scoring {variant.name}")
-        return np.asarray(_score(bench, rubric, gens, examples)["total"])
+def _totals(bench: Bench, variant: Variant, examples: list[Example], rubric: Rubric) -> np.ndarray:
+    """Per-example totals of `rubric` for a variant on some examples."""
+    gens = _generate(bench, variant, examples, f"scoring {variant.name}")
+    return np.asarray(_score(bench, rubric, gens, examples)["total"])
 
-    return score_fn
+
+def _guard_prompt(examples: list[Example]) -> list:
+    """The guard set asked bare: the input alone, no instruction, shots or context."""
+    return [[{"role": "user", "content": e.input}] for e in examples]
+
+
+def measure_forgetting(bench: Bench, lever_name: str, chosen: Variant) -> tuple[dict | None, list[Checked]]:
+    """`forgetting`, for a lever that trains weights (registry trait): its chosen variant's adapter against the same
+    model without it, both asked the guard set (data.guard) bare and scored by GUARD_RUBRIC. Returns the summary for
+    details.forgetting (None when not measured) and the lever's check (none for a lever that trains no weights)."""
+    if not registry.trains_weights(lever_name):
+        return None, []
+    if not bench.guard:
+        return None, [skipped("forgetting", "no guard set (data.guard), so forgetting was not measured")
+                      .for_lever(lever_name)]
+    if chosen.adapter is None:
+        return None, [skipped("forgetting", f"the chosen variant ({chosen.name}) has no adapter: it is the base model")
+                      .for_lever(lever_name)]
+    rubric = load_rubric(GUARD_RUBRIC, bench.task.base_dir, bench.task.task_file, "guard rubric")
+    base = Variant("base model on guard", _guard_prompt, backend=chosen.backend)
+    tuned = Variant("tuned on guard", _guard_prompt, adapter=chosen.adapter, adapter_id=chosen.adapter_id,
+                    backend=chosen.backend)
+    summary, checked = forgetting_check(_totals(bench, base, bench.guard, rubric),
+                                        _totals(bench, tuned, bench.guard, rubric), seed=bench.task.seed)
+    return summary, [checked.for_lever(lever_name)]
+
+
+def score_learning_curve(bench: Bench, points: list[CurvePoint], chosen: Variant,
+                         chosen_totals: np.ndarray) -> list[dict]:
+    """details.learning_curve: each point's variant scored on eval by the task's rubric (the chosen variant's
+    eval scores are already known)."""
+    return [{"fraction": p.fraction, "train_examples": p.train_examples,
+             "score": float(np.mean(chosen_totals if p.variant is chosen
+                                    else _totals(bench, p.variant, bench.eval, bench.rubric)))} for p in points]
 
 
 def _relative(value: str, run_dir: Path) -> str:
@@ -329,7 +360,8 @@ def choose_variant(bench: Bench, lever_name: str, variants: list[Variant]) -> tu
 
 
 def run_lever(lever: Lever, bench: Bench) -> dict:
-    """Prepare the lever, choose its variant on dev, generate and score the eval set."""
+    """Prepare the lever, choose its variant on dev, generate and score the eval set; then what the lever asked to
+    have measured (its learning curve) and, for a lever that trains weights, forgetting on the guard set."""
     reason = lever.skip_reason(bench)
     if reason:
         return {"name": lever.name, "status": "skipped", "reason": reason}
@@ -354,12 +386,21 @@ def run_lever(lever: Lever, bench: Bench) -> dict:
                      **({"judgements": {name: details[i] for name, details in judged.items()}} if judged else {})})
     pred_path = bench.run_dir / "predictions" / f"{lever.name}.jsonl"
     write_jsonl(pred_path, rows)
+    details = dict(prepared.details)
+    forgetting, measured = measure_forgetting(bench, lever.name, chosen)
+    if forgetting is not None:
+        details["forgetting"] = forgetting
+    if prepared.learning_curve:
+        details["learning_curve"] = score_learning_curve(bench, prepared.learning_curve, chosen, scores["total"])
+    checked = [*prepared.checked, *measured]
+    warnings = warnings_of(checked) + prepared.warnings
     latencies = np.array([g.seconds for g in gens])
     return {
         "name": lever.name, "status": "ok", "reason": None,
         "chosen": {"variant": chosen.name, **chosen.info},
-        "dev": dev_rows, "details": prepared.details, "warnings": prepared.warnings, "checks": prepared.checks,
-        "risks": list(dict.fromkeys(w["code"] for w in prepared.warnings if w["code"] in FINETUNE_RISK_CODES)),
+        "dev": dev_rows, "details": details, "warnings": warnings,
+        "checks": prepared.checks + [c.record() for c in checked],
+        "risks": list(dict.fromkeys(w["code"] for w in warnings if w["code"] in FINETUNE_RISK_CODES)),
         "undertrained": prepared.undertrained_note is not None, "undertrained_note": prepared.undertrained_note,
         "cost": {
             "input_tokens_per_call": float(np.mean([g.input_tokens for g in gens])),
@@ -413,7 +454,6 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
                   max_new_tokens=_max_new_tokens(task, loaded.train, backend.count_tokens),
                   gen_cache=JsonlCache(run_dir / "cache" / "generations.jsonl"),
                   embedder_factory=embedder_factory, local_backend_factory=local_factory, guard=loaded.guard)
-    bench.score_fn = make_score_fn(bench, load_rubric(GUARD_RUBRIC, task.base_dir, task.task_file, "guard rubric"))
     judges = (Judges(loaded.rubric, task, backend, JsonlCache(run_dir / "cache" / "judgements.jsonl"), reporter)
               if loaded.rubric.judged else None)
     bench.judge = judges

@@ -176,9 +176,39 @@ def test_seeds_guard_and_learning_curve(tmp_path, tiny_model):
     assert len(details["seed_scores"]) == 2 and details["seeds"] == 2
     assert abs(sum(details["seed_scores"]) / 2 - results["levers"][0]["score"]["mean"]) < 1e-3
     assert set(details["forgetting"]) == {"base", "finetuned", "drop"}
+    # compare measured forgetting on the chosen adapter: the lever's record follows its overfitting record
+    records = [c for c in results["checks"] if c.get("lever") == "finetune"]
+    assert [c["name"] for c in records] == ["overfitting", "forgetting"] and records[1]["status"] != "skipped"
+    assert records[1]["detail"].startswith("finetune: on the 6 guard examples")
     assert [row["fraction"] for row in details["learning_curve"]] == [0.25, 0.5, 1.0]
     assert details["learning_curve"][-1]["train_examples"] == results["task"]["sizes"]["train"]
+    # the full-train point is the chosen adapter, scored on eval like the lever itself (first seed's scores)
+    assert details["learning_curve"][-1]["score"] == pytest.approx(details["seed_scores"][0], abs=1e-3)
     assert len(list((tmp_path / "run" / "finetune").iterdir())) == 2  # one adapter per seed
+
+
+def test_compare_measures_forgetting_for_every_lever_that_trains_weights():
+    """Levers do not score: compare runs the forgetting check for each lever with the trains_weights trait."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from advisor.compare import measure_forgetting
+    from advisor.levers import registry
+    from advisor.levers.base import Variant
+
+    chosen = Variant("tuned", lambda exs: [], adapter=Path("adapter"), adapter_id="adapter")
+    no_guard = SimpleNamespace(guard=[])
+    trains = [n for n in registry.names() if registry.trains_weights(n)]
+    assert "finetune" in trains
+    for name in registry.names():
+        summary, checked = measure_forgetting(no_guard, name, chosen)
+        assert summary is None
+        if name not in trains:
+            assert checked == []
+            continue
+        assert [c.record() for c in checked] == [{
+            "name": "forgetting", "status": "skipped", "lever": name,
+            "detail": f"{name}: no guard set (data.guard), so forgetting was not measured"}]
 
 
 def _priced(prompt_tokens: float, seconds: float = 0.5, **prices):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from ..backends.base import Backend, Messages
+from ..checks import Checked
 from ..data import Document, Example
 from ..progress import Reporter
 from ..runs import JsonlCache
@@ -36,9 +37,7 @@ class Bench:
     # the backend whose weights finetune trains (backends.make_backend's factory: the bench's own when it is
     # trainable, a local copy of an endpoint's weights, None when there are none)
     local_backend_factory: Callable[[], object] | None = field(repr=False, default=None)
-    guard: list[Example] = field(default_factory=list)
-    # scores a variant on examples (per-example totals of `rubric`, default the task's): set by compare
-    score_fn: Callable[..., "object"] | None = field(repr=False, default=None)
+    guard: list[Example] = field(default_factory=list)  # compare measures forgetting on it (levers never score)
     judge: Callable[..., list[str]] | None = field(repr=False, default=None)  # runs llm_judge prompts (judging.Judges)
 
     @cached_property
@@ -63,6 +62,15 @@ class Variant:
 
 
 @dataclass
+class CurvePoint:
+    """One point of a learning curve: a variant trained on `fraction` of train (`train_examples` rows)."""
+
+    fraction: float
+    train_examples: int
+    variant: Variant
+
+
+@dataclass
 class Prepared:
     variants: list[Variant]
     details: dict = field(default_factory=dict)
@@ -71,7 +79,12 @@ class Prepared:
     artifacts: dict = field(default_factory=dict)
     warnings: list[dict] = field(default_factory=list)
     replicas: list[Variant] = field(default_factory=list)  # the chosen variant retrained with other seeds
-    checks: list[dict] = field(default_factory=list)  # this lever's check records (results.json "checks")
+    # this lever's own checks (overfitting): compare adds the ones it runs (forgetting, for a lever that trains
+    # weights), records them all under results.json "checks" and puts their warnings ahead of `warnings`
+    checked: list[Checked] = field(default_factory=list)
+    checks: list[dict] = field(default_factory=list)  # check records a lever built itself (prefer `checked`)
+    # variants trained on shares of train, the full one last: compare scores each on eval (details.learning_curve)
+    learning_curve: list[CurvePoint] = field(default_factory=list)
     undertrained_note: str | None = None  # set when training was cut short: its score is a lower bound
 
 

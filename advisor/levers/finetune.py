@@ -8,15 +8,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from ..backends.base import TrainableBackend, is_trainable
 from ..backends.training import TrainConfig, TrainResult, scaled_lr, train_lora
-from ..checks import forgetting_check, overfitting_check, skipped, warnings_of
+from ..checks import overfitting_check
 from ..data import Example
 from ..runs import read_json, stable_hash, write_json
 from . import registry
-from .base import Bench, Prepared, Variant, chat
+from .base import Bench, CurvePoint, Prepared, Variant, chat
 from .retrieval import RetrievalIndex, retrieval_builder
 
 LEARNING_CURVE_FRACTIONS = (0.25, 0.5)
@@ -105,8 +103,9 @@ def _train_details(result: TrainResult, lr_choice: str, grid: list[dict], opts) 
 
 def prepare_finetune(bench: Bench, name: str, train_prompt: Callable[[list[Example]], list],
                      eval_prompt: Callable[[list[Example]], list], label: str, max_steps: int | None = None) -> Prepared:
-    """Train on train (dev for early stopping), once per seed; measure overfitting, forgetting and, optionally,
-    a learning curve. Shared by `finetune` and `retrieval+finetune`."""
+    """Train on train (dev for early stopping), once per seed; check overfitting and, optionally, train the
+    learning curve's adapters (compare scores them, and measures forgetting on the guard set). Shared by `finetune`
+    and `retrieval+finetune`."""
     backend = local_backend(bench)
     opts = bench.task.levers.finetune
     train_pairs = list(zip(train_prompt(bench.train), [e.output for e in bench.train]))
@@ -124,30 +123,23 @@ def prepare_finetune(bench: Bench, name: str, train_prompt: Callable[[list[Examp
     details = _train_details(result, lr_choice, grid, opts)
     details["loss_gap"], overfit = overfitting_check(result.loss_curve)
     details["still_improving"] = details["loss_gap"]["still_falling"]  # dev loss still falling: more steps may help
-    forgetting = skipped("forgetting", "no guard set (data.guard), so forgetting was not measured")
     if opts.seeds > 1:
         details["seeds"] = opts.seeds
-    if bench.guard and bench.score_fn:
-        guard_prompt = lambda exs: [[{"role": "user", "content": e.input}] for e in exs]  # noqa: E731
-        base = bench.score_fn(Variant("base model on guard", guard_prompt, backend=other), bench.guard, guard=True)
-        tuned = bench.score_fn(Variant("tuned on guard", guard_prompt, adapter=result.adapter_dir,
-                                       adapter_id=str(result.adapter_dir), backend=other), bench.guard, guard=True)
-        details["forgetting"], forgetting = forgetting_check(base, tuned, seed=bench.task.seed)
     # levers.finetune.learning_curve: for the lever whose own options those are (not the ones that borrow them)
-    if opts.learning_curve and registry.traits(name).options == "finetune" and bench.score_fn:
-        details["learning_curve"] = _learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_pairs,
-                                                    variants[0])
-    checked = [overfit.for_lever(name), forgetting.for_lever(name)]
+    curve = (_learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_pairs, variants[0])
+             if opts.learning_curve and registry.traits(name).options == "finetune" else [])
     return Prepared(variants[:1], details=details, train_seconds=result.train_seconds,
                     artifacts={"adapter": str(result.adapter_dir)},
-                    warnings=warnings_of(checked) + _time_limit_warning(bench, name, result), replicas=variants[1:],
-                    checks=[c.record() for c in checked],
+                    warnings=_time_limit_warning(bench, name, result), replicas=variants[1:],
+                    checked=[overfit.for_lever(name)], learning_curve=curve,
                     undertrained_note=_undertrained_note(bench, name, result))
 
 
-def _learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_pairs, full: Variant) -> list[dict]:
-    """Score after training on 25%, 50% and 100% of train: would more data change the answer?"""
-    rows = []
+def _learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_pairs,
+                    full: Variant) -> list[CurvePoint]:
+    """Adapters trained on 25% and 50% of train, then the full one: would more data change the answer? (compare
+    scores each on eval.)"""
+    points = []
     order = list(range(len(bench.train)))
     random.Random(bench.task.seed).shuffle(order)
     for frac in LEARNING_CURVE_FRACTIONS:
@@ -155,11 +147,10 @@ def _learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_
         pairs = list(zip(train_prompt(subset), [e.output for e in subset]))
         result, _, _ = train_cached(bench, backend, f"{name}-curve", pairs, dev_pairs, bench.task.seed,
                                      bench.task.levers.finetune.max_steps)
-        v = Variant(f"{int(frac * 100)}% of train", eval_prompt, adapter=result.adapter_dir,
-                    adapter_id=str(result.adapter_dir), backend=other)
-        rows.append({"fraction": frac, "train_examples": len(subset), "score": float(np.mean(bench.score_fn(v, bench.eval)))})
-    rows.append({"fraction": 1.0, "train_examples": len(bench.train), "score": float(np.mean(bench.score_fn(full, bench.eval)))})
-    return rows
+        points.append(CurvePoint(frac, len(subset), Variant(f"{int(frac * 100)}% of train", eval_prompt,
+                                                            adapter=result.adapter_dir,
+                                                            adapter_id=str(result.adapter_dir), backend=other)))
+    return points + [CurvePoint(1.0, len(bench.train), full)]
 
 
 def _time_limit_warning(bench: Bench, name: str, result: TrainResult) -> list[dict]:
