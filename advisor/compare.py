@@ -399,7 +399,7 @@ def run_lever(lever: Lever, bench: Bench) -> dict:
         "name": lever.name, "status": "ok", "reason": None,
         "chosen": {"variant": chosen.name, **chosen.info},
         "dev": dev_rows, "details": details, "warnings": warnings,
-        "checks": prepared.checks + [c.record() for c in checked],
+        "checks": [c.record() for c in checked],
         "risks": list(dict.fromkeys(w["code"] for w in warnings if w["code"] in FINETUNE_RISK_CODES)),
         "undertrained": prepared.undertrained_note is not None, "undertrained_note": prepared.undertrained_note,
         "cost": {

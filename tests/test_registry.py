@@ -36,7 +36,7 @@ class EchoLever:
 
 
 # Between finetune (2) and retrieval+finetune (3); its options live under levers.prompt for these tests.
-ECHO = registry.LeverTraits("echo", 2.5, "prompt", __name__, "EchoLever")
+ECHO = registry.LeverTraits("echo", 2.7, "prompt", __name__, "EchoLever")
 
 
 @pytest.fixture
@@ -62,9 +62,10 @@ def same(a: str, b: str, diff: float = 0.01) -> PairVerdict:
 # The registry itself.
 
 def test_builtin_levers_in_simplicity_order_with_their_traits():
-    assert registry.names() == ["prompt", "retrieval", "finetune", "retrieval+finetune"]
-    assert [registry.simplicity_rank(n) for n in registry.names()] == [0, 1, 2, 3]
-    assert [n for n in registry.names() if registry.trains_weights(n)] == ["finetune", "retrieval+finetune"]
+    assert registry.names() == ["prompt", "retrieval", "finetune", "preference", "retrieval+finetune"]
+    assert [registry.simplicity_rank(n) for n in registry.names()] == [0, 1, 2, 2.5, 3]
+    assert [n for n in registry.names() if registry.trains_weights(n)] == ["finetune", "preference",
+                                                                           "retrieval+finetune"]
     assert [n for n in registry.names() if registry.uses_retrieval(n)] == ["retrieval", "retrieval+finetune"]
     assert registry.traits("retrieval+finetune").options == "combined"
     for name in registry.names():  # every lever's options are a field of levers: in task.yaml
@@ -94,7 +95,7 @@ def test_register_refuses_a_taken_name_or_rank(fresh):
     with pytest.raises(ValueError, match="rank 2 of 'finetune'"):
         fresh.register(replace(ECHO, rank=2))
     fresh.register(ECHO)
-    assert fresh.names() == ["prompt", "retrieval", "finetune", "echo", "retrieval+finetune"]
+    assert fresh.names() == ["prompt", "retrieval", "finetune", "preference", "echo", "retrieval+finetune"]
     assert isinstance(fresh.lever("echo"), EchoLever)
 
 
@@ -107,7 +108,7 @@ def test_decision_places_a_new_lever_by_its_rank(echo):
     assert any(r.startswith("echo and retrieval+finetune are indistinguishable") and r.endswith(
         "echo is chosen because it is simpler.") for r in rec.reasons), rec.reasons
     rec = recommend([ok("finetune", 0.80), ok("echo", 0.80)], [same("finetune", "echo")])
-    assert rec.lever == "finetune"  # finetune (2) is simpler than echo (2.5)
+    assert rec.lever == "finetune"  # finetune (2) is simpler than echo (2.7)
 
 
 def test_an_unregistered_name_comes_after_every_registered_lever(fresh):

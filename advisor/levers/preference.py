@@ -12,7 +12,7 @@ import torch
 
 from ..backends.dpo import DPOObjective, PairItem
 from ..backends.training import TrainConfig, TrainResult, train_lora
-from ..checks import overfitting_check, warnings_of
+from ..checks import overfitting_check
 from ..errors import UserError
 from ..preferences import Preference, load_preferences, split_pairs
 from ..runs import read_json, stable_hash, write_json
@@ -147,4 +147,4 @@ class PreferenceLever:
                         artifacts={"adapter": str(sft.adapter_dir),
                                    **{f"dpo_adapter_beta_{run['beta']:g}": str(v.adapter)
                                       for run, v in zip(dpo_runs, variants[1:])}},
-                        warnings=warnings_of(checked), checks=[c.record() for c in checked])
+                        checked=checked)
