@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import html
 import io
-import math
 import re
 import textwrap
 import unicodedata
@@ -22,6 +21,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .costs import DEFAULT_HORIZON_MONTHS
 from .levers import registry
+from .runs import finite
 
 # Okabe-Ito, like the registered levers' colours: for a lever that has none, or is not registered.
 _EXTRA_COLORS = ("#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -63,13 +63,6 @@ def lever_color(name: str, order: int = 0) -> str:
     return t.color if t is not None and t.color else _EXTRA_COLORS[order % len(_EXTRA_COLORS)]
 
 
-def _num(value: object) -> float | None:
-    """A finite float, or None for missing / null / NaN / non-numbers."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def _ok_levers(results: dict) -> list[dict]:
     return [lv for lv in results.get("levers") or [] if isinstance(lv, dict) and lv.get("status") == "ok"]
 
@@ -109,15 +102,15 @@ def scoreboard_chart(results: dict) -> str | None:
     rows = []
     for lv in _ok_levers(results):
         score = lv.get("score") or {}
-        mean = _num(score.get("mean"))
+        mean = finite(score.get("mean"))
         if mean is not None:
-            rows.append((str(lv.get("name")), mean, _num(score.get("ci_low")), _num(score.get("ci_high"))))
+            rows.append((str(lv.get("name")), mean, finite(score.get("ci_low")), finite(score.get("ci_high"))))
     if not rows:
         return None
     rows.sort(key=lambda r: r[1])  # barh draws bottom-up: best ends on top
     recommended = (results.get("recommendation") or {}).get("lever")
     baseline = ((results.get("baselines") or {}).get("majority_class") or {})
-    base_score = _num(baseline.get("score")) if isinstance(baseline, dict) else None
+    base_score = finite(baseline.get("score")) if isinstance(baseline, dict) else None
 
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
@@ -180,11 +173,11 @@ def criteria_chart(results: dict) -> str | None:
             cis = lv.get("criteria_ci") or {}
             xs, hs, lows, highs = [], [], [], []
             for j, crit in enumerate(names):
-                mean = _num(means.get(crit))
+                mean = finite(means.get(crit))
                 if mean is None:
                     continue
                 ci = cis.get(crit) if isinstance(cis.get(crit), dict) else {}
-                lo, hi = _num(ci.get("ci_low")), _num(ci.get("ci_high"))
+                lo, hi = finite(ci.get("ci_low")), finite(ci.get("ci_high"))
                 xs.append(j - 0.4 + width * (i + 0.5))
                 hs.append(mean)
                 lows.append(max(0.0, mean - lo) if lo is not None and hi is not None else 0.0)
@@ -214,7 +207,7 @@ def _points(series: object) -> list[tuple[float, float]]:
     out = []
     for item in series if isinstance(series, Iterable) and not isinstance(series, (str, dict)) else []:
         if isinstance(item, (list, tuple)) and len(item) >= 2:
-            x, y = _num(item[0]), _num(item[1])
+            x, y = finite(item[0]), finite(item[1])
             if x is not None and y is not None:
                 out.append((x, y))
     return out
@@ -228,7 +221,7 @@ def loss_curve_chart(lever: dict) -> str | None:
     train, dev = _points(curve.get("train")), _points(curve.get("dev"))
     if not train and not dev:
         return None
-    best = _num(curve.get("best_step"))
+    best = finite(curve.get("best_step"))
     name = str(lever.get("name"))
 
     def draw(fig: Figure) -> None:
@@ -273,25 +266,25 @@ def break_even_chart(results: dict) -> str | None:
     if not isinstance(model, dict):
         return None
     rows = [row for row in model.get("break_even") or [] if isinstance(row, dict)]
-    horizon = next((h for h in (_num(row.get("horizon_months")) for row in rows) if h and h > 0),
+    horizon = next((h for h in (finite(row.get("horizon_months")) for row in rows) if h and h > 0),
                    float(DEFAULT_HORIZON_MONTHS))
     lines = []
     for i, lv in enumerate(_ok_levers(results)):
         cost = lv.get("cost") or {}
-        per_1k = _num(cost.get("cost_per_1k_calls"))
+        per_1k = finite(cost.get("cost_per_1k_calls"))
         if per_1k is not None:
-            lines.append((str(lv.get("name")), i, per_1k, (_num(cost.get("one_off_cost")) or 0.0) / horizon))
+            lines.append((str(lv.get("name")), i, per_1k, (finite(cost.get("one_off_cost")) or 0.0) / horizon))
     if not lines:
         return None
     by_name = {name: (per_1k, fixed) for name, _, per_1k, fixed in lines}
     crossings = []
     for row in rows:
-        x = _num(row.get("break_even_calls_per_month"))
+        x = finite(row.get("break_even_calls_per_month"))
         name = str(row.get("lever"))
         if x is not None and x > 0 and name in by_name:
             per_1k, fixed = by_name[name]
             crossings.append((x, fixed + per_1k * x / 1000))
-    volume = _num(model.get("calls_per_month"))
+    volume = finite(model.get("calls_per_month"))
     marks = [x for x, _ in crossings] + ([volume] if volume else [])
     # log-log: break-evens of a few hundred calls and a volume of millions both stay readable
     x_lo = max(1.0, min(marks) / 10) if marks else 100.0

@@ -18,7 +18,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from advisor.data import Document, Example
-from advisor.stats import looks_like_classification, paired_bootstrap
+from advisor.stats import looks_like_classification, min_detectable_difference_at, paired_bootstrap
 
 NEAR_DUPLICATE_COSINE = 0.95
 # Slack for float32 rounding, so a pair at exactly the threshold still counts.
@@ -34,9 +34,6 @@ DEV_GAP_FLOOR = 0.15  # a chosen variant's dev score this far above its eval sco
 DEV_GAP_SE = 2.0  # ... and more than this many standard errors of the difference, means dev misled the choice
 MAX_EXAMPLES = 5
 BLOCK_ROWS = 1024
-# z_{0.975} + z_{0.8}, and the SD of a Bernoulli with p = 0.5: the min detectable difference of a small set.
-Z_SUM = 1.96 + 0.84
-BERNOULLI_SD = 0.5
 
 
 PASSED, WARNING, SKIPPED = "passed", "warning", "skipped"
@@ -310,11 +307,6 @@ def eval_leak_corpus_check(evals: Sequence[Example], corpus: Sequence[Document])
 
 
 # ---------------------------------------------------------------- eval size and labels
-
-def min_detectable_difference_at(n: int) -> float:
-    """Smallest difference n examples detect (alpha 0.05, power 0.8) for a Bernoulli score with p = 0.5."""
-    return Z_SUM * BERNOULLI_SD / math.sqrt(n) if n > 0 else math.inf
-
 
 def small_eval_check(evals: Sequence[Example]) -> Checked:
     """`small_eval_set`: fewer than 30 eval examples. The detail gives the difference the set can detect."""

@@ -85,6 +85,9 @@ def _diff(v: PairVerdict) -> str:
     return f"{v.diff:+.2f} [{v.ci_low:+.2f}, {v.ci_high:+.2f}]"
 
 
+# Three money formats, each for its place, so not one helper: totals in these sentences (cents; four decimals under
+# a cent: $0.0050), report.fmt_money for per-call prices in tables ($0.005, $0.123, "$0"), charts._money for axis
+# ticks ($150). One rule for all would change the reasons results.json stores and the report's numbers.
 def _money(x: float) -> str:
     return f"${x:.4f}" if 0 < x < 0.01 else f"${x:,.2f}"
 

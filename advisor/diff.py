@@ -12,13 +12,13 @@ passes, as in McNemar's test and the report's "all fail" rows) in B than in A an
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from . import stats
 from .errors import UserError, printable, did_you_mean, redact, shown
+from .runs import finite
 
 PASS_MARK = 0.5  # a total at or above this passes (stats.mcnemar_exact and report.FAIL_BELOW use the same mark)
 FLIP_MIN_CHANGE = 0.1  # ... and a flip must also move the total at least this far
@@ -226,8 +226,7 @@ def diff_runs(a_results: dict, a_predictions: dict[str, list[dict]], b_results: 
             lev.note = _not_ok_note(a_lev, b_lev)
         else:
             _compare_lever(lev, a_records[name], b_records[name], pass_fail, crit_pass_fail, alpha, seed)
-            lev.seeds = bool((a_lev.get("details") or {}).get("seed_scores") or
-                             (b_lev.get("details") or {}).get("seed_scores"))
+            lev.seeds = bool(a_lev["details"].get("seed_scores") or b_lev["details"].get("seed_scores"))
             if lev.seeds:
                 warnings.append(f"{name}: trained with several seeds; its predictions file holds the first seed's "
                                 "answers, so this diff compares those (training noise is not in its interval)")
@@ -358,22 +357,20 @@ def setup_changes(a: dict, b: dict) -> list[SetupChange]:
 
 def _setup(results: dict) -> dict[str, str]:
     """The settings of a run as dotted keys -> display text."""
-    flat: dict[str, str] = {"schema_version": _value(results.get("schema_version"))}
-    _flatten(results.get("model"), "model", flat)
-    task = {k: v for k, v in (results.get("task") or {}).items()}
-    _flatten(task, "task", flat)
-    rubric = dict(results.get("rubric") or {})
-    criteria = rubric.pop("criteria", None)
+    flat: dict[str, str] = {"schema_version": _value(results["schema_version"])}
+    _flatten(results["model"], "model", flat)
+    _flatten(results["task"], "task", flat)
+    rubric = dict(results["rubric"])
+    criteria = rubric.pop("criteria")
     _flatten(rubric, "rubric", flat)
-    for c in criteria if isinstance(criteria, list) else []:
-        if isinstance(c, dict):
-            _flatten({k: v for k, v in c.items() if k != "name"}, f"rubric.criteria[{_name(c.get('name'))}]", flat)
-    for lev in results.get("levers") or []:
-        key = f"levers[{_name(lev.get('name'))}]"
-        flat[f"{key}.status"] = _value(lev.get("status"))
-        _flatten(lev.get("chosen"), f"{key}.chosen", flat)
-    _flatten({k: v for k, v in (results.get("cost_model") or {}).items() if k != "break_even"}, "cost_model", flat)
-    _flatten(results.get("environment"), "environment", flat)
+    for c in criteria:
+        _flatten({k: v for k, v in c.items() if k != "name"}, f"rubric.criteria[{_name(c['name'])}]", flat)
+    for lev in results["levers"]:
+        key = f"levers[{_name(lev['name'])}]"
+        flat[f"{key}.status"] = _value(lev["status"])
+        _flatten(lev.get("chosen"), f"{key}.chosen", flat)  # absent on a skipped lever
+    _flatten({k: v for k, v in results["cost_model"].items() if k != "break_even"}, "cost_model", flat)
+    _flatten(results["environment"], "environment", flat)
     return flat
 
 
@@ -401,7 +398,8 @@ def _value(value: Any) -> str:
     return _clip(redact(text), TEXT_CHARS)
 
 
-# ---- small readers (the run was validated by runs.read_results / read_predictions) ----
+# ---- small readers (the run was validated by runs.read_results / read_predictions: results.json's contract,
+# advisor/results.py, holds; only what it lets be null or absent is guarded) ----
 
 def _by_id(rows: list[dict], run_dir: Path, lever: dict) -> dict[str, dict]:
     """Records by id (as text); an id twice in one predictions file is refused (the pairing would be ambiguous)."""
@@ -418,10 +416,7 @@ def _by_id(rows: list[dict], run_dir: Path, lever: dict) -> dict[str, dict]:
 
 
 def _score(record: dict, name: str) -> float | None:
-    value = record["scores"].get(name)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return float(value)
+    return finite(record["scores"].get(name))
 
 
 def _score_keys(record: dict) -> list[str]:
@@ -441,52 +436,48 @@ def _text_of(record: dict, key: str) -> str:
 
 
 def _criteria(results: dict) -> list[dict]:
-    crits = (results.get("rubric") or {}).get("criteria")
-    return [c for c in crits if isinstance(c, dict)] if isinstance(crits, list) else []
+    return results["rubric"]["criteria"]
 
 
 def _criterion_names(results: dict) -> list[str]:
-    return [str(c.get("name")) for c in _criteria(results)]
+    return [c["name"] for c in _criteria(results)]
 
 
 def _total_pass_fail(results: dict) -> bool:
     """The run's own rule (analysis.py): the total is pass/fail when the rubric has one criterion, a pass/fail one."""
     crits = _criteria(results)
-    return len(crits) == 1 and crits[0].get("pass_fail") is True
+    return len(crits) == 1 and crits[0]["pass_fail"]
 
 
 def _criterion_pass_fail(results: dict, name: str) -> bool:
-    return any(str(c.get("name")) == name and c.get("pass_fail") is True for c in _criteria(results))
+    return any(c["name"] == name and c["pass_fail"] for c in _criteria(results))
 
 
 def _status(lever: dict | None) -> str | None:
-    return None if lever is None else str(lever.get("status"))
+    return None if lever is None else lever["status"]
 
 
 def _not_ok_note(a: dict, b: dict) -> str:
     """`skipped in B: <reason>`, or `skipped in both: <reason>` (each side's reason when they differ)."""
-    if a.get("status") != "ok" and b.get("status") != "ok":
+    if a["status"] != "ok" and b["status"] != "ok":
         ra, rb = _skip_note(a), _skip_note(b)
         return f"skipped in both: {ra}" if ra == rb else f"skipped in both (A: {ra}; B: {rb})"
-    side, lev = ("A", a) if a.get("status") != "ok" else ("B", b)
-    return f"{_name(lev.get('status') or 'not run')} in {side}: {_skip_note(lev)}"
+    side, lev = ("A", a) if a["status"] != "ok" else ("B", b)
+    return f"{_name(lev['status'])} in {side}: {_skip_note(lev)}"
 
 
 def _skip_note(lever: dict) -> str:
-    return _clip(redact(str(lever.get("reason") or lever.get("status") or "no reason given")), TEXT_CHARS)
+    return _clip(redact(lever["reason"] or lever["status"]), TEXT_CHARS)  # the reason may be null
 
 
-def _rec(results: dict) -> tuple[str | None, str | None]:
-    rec = results.get("recommendation") or {}
-    return (None if rec.get("lever") is None else _name(rec["lever"]),
-            None if rec.get("confidence") is None else _name(rec["confidence"]))
+def _rec(results: dict) -> tuple[str | None, str]:
+    rec = results["recommendation"]
+    return None if rec["lever"] is None else _name(rec["lever"]), _name(rec["confidence"])
 
 
 def _info(results: dict, run_dir: Path, ids: list[str]) -> RunInfo:
-    model = results.get("model") or {}
-    return RunInfo(_path(run_dir), _name(results["task"]["name"]),
-                   None if results.get("created") is None else _name(results["created"]),
-                   None if model.get("id") is None else _name(model["id"]), len(ids))
+    return RunInfo(_path(run_dir), _name(results["task"]["name"]), _name(results["created"]),
+                   _name(results["model"]["id"]), len(ids))
 
 
 def _path(path: Path) -> str:

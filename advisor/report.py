@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import math
 import re
 import warnings
 from collections import Counter
@@ -26,7 +25,7 @@ from . import __version__, charts
 from .errors import redact
 from .resources import data_dir
 from .results import Results
-from .runs import atomic_write_text
+from .runs import atomic_write_text, finite
 
 EVIDENCE_DISAGREE = 30  # examples where the levers' totals differ most
 EVIDENCE_ALL_FAIL = 5  # examples every lever gets wrong
@@ -132,8 +131,8 @@ def _cell(lever: str, record: dict | None, criteria: list[str]) -> dict:
     scores = record.get("scores") if isinstance(record.get("scores"), dict) else {}
     judged = record.get("judgements") if isinstance(record.get("judgements"), dict) else {}
     return {"lever": lever, "prediction": _text(record.get("prediction")), "total": _total(record),
-            "scores": [(c, _finite(scores.get(c))) for c in criteria if c in scores],
-            "judged": [{"name": c, "score": _finite(j.get("score")), "parsed": j.get("parsed") is True,
+            "scores": [(c, finite(scores.get(c))) for c in criteria if c in scores],
+            "judged": [{"name": c, "score": finite(j.get("score")), "parsed": j.get("parsed") is True,
                         "reason": _text(j.get("reason") or ""), "reply": _text(j.get("reply") or "")}
                        for c, j in judged.items() if c in criteria and isinstance(j, dict)]}
 
@@ -146,15 +145,15 @@ def _judge_row(judge: dict) -> dict:
                  f"{fmt_count(bias['answers'])} answers)")
     if validity is not None:
         ci = (f" [{fmt_num(validity['ci_low'], 2)}, {fmt_num(validity['ci_high'], 2)}]"
-              if _finite(validity["ci_low"]) is not None else "")
+              if finite(validity["ci_low"]) is not None else "")
         value = (f"{validity['statistic'].replace('_', ' ')} {fmt_num(validity['value'], 2)}{ci}"
-                 if _finite(validity["value"]) is not None else "agreement statistic undefined (one label only)")
-        agree = _finite(validity["agreement"])
+                 if finite(validity["value"]) is not None else "agreement statistic undefined (one label only)")
+        agree = finite(validity["agreement"])
         validity_text = (f"{value} on {fmt_count(validity['labels'])} human labels"
                          + (f"; exact agreement {agree:.0%}" if agree is not None else ""))
     else:
         validity_text = "unvalidated: no human labels (data.judge_labels)"
-    unparsed_rate = _finite(judge["unparsed_rate"])
+    unparsed_rate = finite(judge["unparsed_rate"])
     return {"criterion": _text(judge["criterion"], NAME_CHARS), "judge": _text(judge["judge"], NAME_CHARS),
             "scale": _text(judge["scale"], NAME_CHARS), "reference": judge["reference"],
             "answers": judge["answers"], "unparsed": judge["unparsed"],
@@ -167,13 +166,7 @@ def _judge_row(judge: dict) -> dict:
 def _total(record: dict | None) -> float | None:
     if not record or not isinstance(record.get("scores"), dict):
         return None
-    return _finite(record["scores"].get("total"))
-
-
-def _finite(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return float(value)
+    return finite(record["scores"].get("total"))
 
 
 def _text(value: object, limit: int = TEXT_CHARS) -> str:
@@ -240,7 +233,7 @@ def _ranked(levers: list[dict]) -> list[dict]:
     """Ok levers by mean score (best first), then the rest in their original order."""
     def key(item: tuple[int, dict]) -> tuple:
         pos, lv = item
-        mean = _finite(lv["score"]["mean"]) if lv["score"] else None
+        mean = finite(lv["score"]["mean"]) if lv["score"] else None
         ok = lv["status"] == "ok" and mean is not None
         return (0 if ok else 1, -(mean or 0.0) if ok else 0.0, pos)
     return [lv for _, lv in sorted(enumerate(levers), key=key)]
@@ -289,7 +282,7 @@ def _environment() -> Environment:
                        ci=fmt_ci, pyrepr=lambda v: repr(str(v)), csp_hash=csp_hash,
                        plain=fmt_plain, when=fmt_when, columns=table_columns)
     env.tests.update(
-        number=lambda v: _finite(v) is not None,
+        number=lambda v: finite(v) is not None,
         chosen_by=is_chosen_row,
         scalar_mapping=lambda v: isinstance(v, dict) and bool(v) and all(map(_is_scalar, v.values())),
         records=lambda v: isinstance(v, list) and bool(v) and all(
@@ -313,7 +306,7 @@ def _md_environment() -> Environment:
                        secs=trusted(fmt_secs), pvalue=trusted(fmt_p), ci=trusted(fmt_ci), signed=trusted(fmt_signed),
                        when=fmt_when, md=md_text, code=md_code,
                        ours=MdText)  # `ours`: text the template built from formatted numbers only
-    env.tests.update(number=lambda v: _finite(v) is not None)
+    env.tests.update(number=lambda v: finite(v) is not None)
     return env
 
 
@@ -377,21 +370,21 @@ def fmt_when(value: object) -> str:
 
 
 def fmt_num(value: object, digits: int = 3) -> str:
-    v = _finite(value)
+    v = finite(value)
     return "—" if v is None else f"{v:.{digits}f}"
 
 
 def fmt_ci(score: object, digits: int = 3) -> str:
     """`0.741 [0.679, 0.802]` from a {mean, ci_low, ci_high} dict; missing bounds are dropped."""
-    if not isinstance(score, dict) or _finite(score.get("mean")) is None:
+    if not isinstance(score, dict) or finite(score.get("mean")) is None:
         return "—"
     text = fmt_num(score.get("mean"), digits)
-    lo, hi = _finite(score.get("ci_low")), _finite(score.get("ci_high"))
+    lo, hi = finite(score.get("ci_low")), finite(score.get("ci_high"))
     return text + (f" [{lo:.{digits}f}, {hi:.{digits}f}]" if lo is not None and hi is not None else "")
 
 
 def fmt_money(value: object) -> str:
-    v = _finite(value)
+    v = finite(value)
     if v is None:
         return "—"
     if v == 0:
@@ -406,14 +399,14 @@ def fmt_money(value: object) -> str:
 
 
 def fmt_count(value: object) -> str:
-    v = _finite(value)
+    v = finite(value)
     if v is None:
         return "—"
     return f"{v:,.0f}" if abs(v) >= 100 or v == int(v) else f"{v:,.1f}"
 
 
 def fmt_secs(value: object) -> str:
-    v = _finite(value)
+    v = finite(value)
     if v is None:
         return "—"
     if v == 0:
@@ -424,7 +417,7 @@ def fmt_secs(value: object) -> str:
 
 
 def fmt_p(value: object) -> str:
-    v = _finite(value)
+    v = finite(value)
     if v is None:
         return "—"
     return "< 0.001" if v < 0.001 else f"{v:.3f}"
@@ -432,7 +425,7 @@ def fmt_p(value: object) -> str:
 
 def fmt_signed(value: object, digits: int = 3) -> str:
     """`+0.214`: a difference with its sign; a dash when missing."""
-    v = _finite(value)
+    v = finite(value)
     return "—" if v is None else f"{v:+.{digits}f}"
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, BinaryIO, Callable, Iterable
 
 from .errors import UserError, shown
 
@@ -68,7 +69,7 @@ def try_writing(path: Path, name_folder: bool = False) -> None:
     if not path.parent.is_dir():
         return
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = _temp_beside(path)
     except OSError as err:
         problem = write_error(path, err)
         if problem is None:
@@ -78,17 +79,27 @@ def try_writing(path: Path, name_folder: bool = False) -> None:
     os.unlink(tmp)
 
 
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """A new private temporary file in `path`'s folder, named after it: (open descriptor, its path)."""
+    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+
+
 def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
     """Write via a temp file in the same folder and rename, so readers never see half a file. `mode`: permissions
     (the temp file is private, 0600, until then). A full disk, no permission, a file in the way: one-line errors."""
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")), mode)
+
+
+def atomic_write(path: Path, fill: Callable[[BinaryIO], object], mode: int | None = None) -> None:
+    """`atomic_write_text` for any content: `fill` writes the bytes into the open temporary file."""
     make_folder(path.parent)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = _temp_beside(path)
     except OSError as err:
         raise (write_error(path, err) or err) from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fill(fh)
             fh.flush()
             os.fsync(fh.fileno())
         if mode is not None:
@@ -124,6 +135,14 @@ def read_jsonl(path: Path) -> list[dict]:
         if line.strip():
             rows.append(json.loads(line))
     return rows
+
+
+def finite(value: object) -> float | None:
+    """A number from a run's files as a finite float; None for a missing or null value, NaN or infinity, a bool or
+    text (the reports, charts, gates and diffs show or skip it rather than fail)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def stable_hash(*parts: Any) -> str:
@@ -313,6 +332,10 @@ def _check_run_folder(run_dir: Path) -> None:
         raise UserError(run_dir, None, "is not a folder (expected a run folder)", hint)
 
 
+# Not one strict-JSON reader with data._parse_row (JSONL rows) and scoring.schemas.load_schema_file: the rules differ
+# with what is read, and so do the messages. Our own files take NaN (json.dumps writes it) and are bounded in depth
+# and integer size; a user's row refuses NaN/Infinity and lone surrogates and is bounded in length; a schema file
+# refuses repeated keys and huge numbers. What they share is json's decoder itself.
 def _parse_json(text: str, file: Path, where: str | None) -> Any:
     """JSON text -> value; syntax errors, runaway nesting and numbers too large for a float are one-line errors."""
     try:

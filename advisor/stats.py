@@ -9,6 +9,7 @@ seeds give a wide interval, as they should). A single run keeps the seeded paire
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from typing import Literal, Mapping, Sequence
@@ -274,6 +275,19 @@ def min_detectable_difference(a: Sequence[float] | np.ndarray, b: Sequence[float
     if a2.shape[0] == 1 and b2.shape[0] == 1:
         return float((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * se)
     return float((student_t.ppf(1 - alpha / 2, st.df) + student_t.ppf(power, st.df)) * se)
+
+
+# z_{0.975} + z_{0.8} as the textbook rounds them, and the SD of a Bernoulli with p = 0.5: the planning formula below.
+# Kept rounded (2.80, where min_detectable_difference uses the exact 2.8016): the eval-size check's messages are
+# computed with it, and the exact quantiles would move their second decimal for some sizes (n = 8: 0.50, not 0.49).
+Z_SUM = 1.96 + 0.84
+BERNOULLI_SD = 0.5
+
+
+def min_detectable_difference_at(n: int) -> float:
+    """Smallest difference n examples detect (alpha 0.05, power 0.8) for a Bernoulli score with p = 0.5: the
+    (z_{1-alpha/2} + z_power) * se of `min_detectable_difference` before any score is seen, se = 0.5 / sqrt(n)."""
+    return Z_SUM * BERNOULLI_SD / math.sqrt(n) if n > 0 else math.inf
 
 
 def examples_needed(n: int, mdd: float, diff: float) -> int | None:

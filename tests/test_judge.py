@@ -50,6 +50,15 @@ def codes(results: dict) -> set[str]:
     return {w["code"] for w in results["warnings"]}
 
 
+def judged_run(task: Path, run: Path) -> tuple[dict, dict, list[dict]]:
+    """Compare the prompt lever into `run` (it must succeed): results.json, its one judge, the prediction rows."""
+    result = compare(task, run)
+    assert result.exit_code == 0, result.output
+    results = json.loads((run / "results.json").read_text())
+    (judge,) = results["judges"]
+    return results, judge, predictions(run)
+
+
 # --- replies are parsed strictly -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("reply, scale, score, parsed", [
@@ -200,11 +209,7 @@ def test_length_bias_is_measured_and_warned():
 def test_the_run_judges_with_its_own_model_flags_it_and_reuses_the_cache(tmp_path, tiny_model):
     task = judged_task(tmp_path / "task", tiny_model, str(tiny_model))
     run = tmp_path / "run"
-    result = compare(task, run)
-    assert result.exit_code == 0, result.output
-    results = json.loads((run / "results.json").read_text())
-    (judge,) = results["judges"]
-    rows = predictions(run)
+    results, judge, rows = judged_run(task, run)
     # a random tiny model cannot follow the reply format: every reply is counted as unparsed and scores 0
     assert judge["criterion"] == "helpful" and judge["answers"] == len(rows) == 8
     assert judge["unparsed"] == sum(not r["judgements"]["helpful"]["parsed"] for r in rows)
@@ -300,11 +305,7 @@ def test_human_labels_give_the_judges_agreement_with_an_interval(tmp_path, tiny_
         json.dumps({"id": e["id"], "lever": "prompt", "score": "pass" if h else "fail"}) + "\n"
         for e, h in zip(evals, human)))
     run = tmp_path / "run"
-    result = compare(task, run)
-    assert result.exit_code == 0, result.output
-    results = json.loads((run / "results.json").read_text())
-    (judge,) = results["judges"]
-    rows = predictions(run)
+    results, judge, rows = judged_run(task, run)
     assert [r["judgements"]["helpful"]["score"] for r in rows] == rule and judge["unparsed"] == 0
     assert rows[0]["judgements"]["helpful"]["reason"].startswith("the rule says")
     validity = judge["validity"]
@@ -341,11 +342,7 @@ def test_a_real_model_server_as_judge_counts_replies_that_do_not_parse(tmp_path,
         task = judged_task(tmp_path / "task", tiny_model, f"{{base_url: '{server.base_url}', name: tiny}}",
                            more_options="      max_tokens: 16\n")
         run = tmp_path / "run"
-        result = compare(task, run)
-        assert result.exit_code == 0, result.output
-        results = json.loads((run / "results.json").read_text())
-        (judge,) = results["judges"]
-        rows = predictions(run)
+        results, judge, rows = judged_run(task, run)
         assert judge["answers"] == 8 and judge["unparsed"] == sum(not r["judgements"]["helpful"]["parsed"] for r in rows)
         assert judge["unparsed"] > 0 and "judge_unparsed" in codes(results)  # a random model's replies: garbage
         unparsed = next(r["judgements"]["helpful"] for r in rows if not r["judgements"]["helpful"]["parsed"])

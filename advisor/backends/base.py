@@ -13,6 +13,10 @@ from ..runs import JsonlCache
 
 Messages = list[dict]
 
+# The system message a conversation gets when it has none: at generation (local backend), in training rows and in
+# the levers' prompt variants, so that a model is trained and asked under the same one.
+DEFAULT_SYSTEM = "You are a helpful assistant."
+
 
 @dataclass
 class Generation:

@@ -13,10 +13,8 @@ from transformers import DynamicCache
 
 from ..errors import UserError
 from ..resources import free_ram
-from .base import Generation, Messages
+from .base import DEFAULT_SYSTEM, Generation, Messages
 from .models import fingerprint_folder
-
-DEFAULT_SYSTEM = "You are a helpful assistant."
 
 
 # Rows per generation batch when `generation.batch_size` is auto: the most the memory budget holds, up to a cap

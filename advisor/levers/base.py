@@ -7,15 +7,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable, Protocol
 
-from ..backends.base import Backend, Messages
+from ..backends.base import DEFAULT_SYSTEM, Backend, Messages
 from ..checks import Checked
 from ..data import Document, Example
 from ..progress import Reporter
 from ..runs import JsonlCache
 from ..scoring import Rubric
 from ..spec import Task
-
-DEFAULT_SYSTEM = "You are a helpful assistant."
 
 
 @dataclass
@@ -82,7 +80,6 @@ class Prepared:
     # this lever's own checks (overfitting): compare adds the ones it runs (forgetting, for a lever that trains
     # weights), records them all under results.json "checks" and puts their warnings ahead of `warnings`
     checked: list[Checked] = field(default_factory=list)
-    checks: list[dict] = field(default_factory=list)  # check records a lever built itself (prefer `checked`)
     # variants trained on shares of train, the full one last: compare scores each on eval (details.learning_curve)
     learning_curve: list[CurvePoint] = field(default_factory=list)
     undertrained_note: str | None = None  # set when training was cut short: its score is a lower bound

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import Document, Example
-from ..runs import read_json, read_jsonl, stable_hash, write_json, write_jsonl
+from ..runs import atomic_write, read_json, read_jsonl, stable_hash, write_json, write_jsonl
 from .base import Bench, Prepared, Variant, chat
 
 # Chunks above which an HNSW index replaces the exact flat one. Measured on 2 CPU cores, 100k vectors drawn with
@@ -94,9 +94,8 @@ class RetrievalIndex:
         self.build_seconds = time.perf_counter() - t0
         self.reused = False
         self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.dir / "faiss.index.tmp"
-        faiss.write_index(self.index, str(tmp))
-        tmp.replace(self.dir / "faiss.index")
+        atomic_write(self.dir / "faiss.index",
+                     lambda fh: faiss.write_index(self.index, faiss.PyCallbackIOWriter(fh.write)))
         write_jsonl(self.dir / "chunks.jsonl", [c.__dict__ for c in self.chunks])
         write_json(self.dir / "meta.json", {"key": key, "kind": self.kind, "chunks": len(self.chunks),
                                             "dim": int(vecs.shape[1]), "embedder": str(emb.where),
