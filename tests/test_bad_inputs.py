@@ -38,7 +38,7 @@ def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.mark.parametrize("args, expected", [
     (("validate",), "error: Missing argument 'TASK_FILE'."),
-    (("compare", "task.yaml", "--lmit", "3"), "error: No such option '--lmit'. Did you mean '--limit'?"),
+    (("compare", "task.yaml", "--lmit", "3"), "error: No such option '--lmit'. (Did you mean one of: '--junit', '--limit'?)"),
     (("compare", "task.yaml", "--limit", "many"), "error: --limit: 'many' is not a valid integer range."),
     (("compar", "task.yaml"), "error: No such command 'compar'. Did you mean 'compare'?"),
     (("compare", "task.yaml", "--out", ""), "error: --out: is an empty path"),  # '' would be the current folder

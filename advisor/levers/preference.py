@@ -133,8 +133,9 @@ class PreferenceLever:
             result = _dpo_cached(bench, backend, sft, beta, triples(train_p), triples(dev_p))
             train_seconds += result.train_seconds
             metrics = pair_metrics(backend, sft.adapter_dir, result.adapter_dir, beta, triples(dev_p))
+            dev_losses = [loss for _, loss in result.loss_curve.get("dev", [])]  # the curve is in its done.json
             dpo_runs.append({"beta": beta, "lr": result.lr, "steps": result.steps, "best_epoch": result.best_epoch,
-                             "loss_curve": result.loss_curve, **metrics})
+                             "dev_loss": min(dev_losses) if dev_losses else None, **metrics})
             variants.append(Variant(f"SFT, then DPO at beta {beta:g}", prompts, adapter=result.adapter_dir,
                                     adapter_id=str(result.adapter_dir), info={"beta": beta, "lr": result.lr},
                                     backend=other))
