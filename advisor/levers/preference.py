@@ -17,7 +17,8 @@ from ..errors import UserError
 from ..preferences import Preference, load_preferences, split_pairs
 from ..runs import read_json, stable_hash, write_json
 from .base import Bench, Prepared, Variant, chat
-from .finetune import _endpoint_skip, _train_details, local_backend, train_cached
+from .finetune import (_endpoint_skip, _time_limit_warning, _train_details, _undertrained_note, local_backend,
+                       train_cached)
 
 DPO_LR_SHARE = 0.1  # DPO steps at a tenth of the SFT learning rate: it refines a trained adapter, it does not build one
 
@@ -128,10 +129,11 @@ class PreferenceLever:
         label = "SFT on train and preferred answers"
         variants = [Variant(label, prompts, adapter=sft.adapter_dir, adapter_id=str(sft.adapter_dir),
                             info={"beta": None, "lr": sft.lr}, backend=other)]
-        dpo_runs, train_seconds = [], sft.train_seconds
+        dpo_runs, train_seconds, trained = [], sft.train_seconds, [sft]
         for beta in (opts.beta if isinstance(opts.beta, list) else [opts.beta]):
             result = _dpo_cached(bench, backend, sft, beta, triples(train_p), triples(dev_p))
             train_seconds += result.train_seconds
+            trained.append(result)
             metrics = pair_metrics(backend, sft.adapter_dir, result.adapter_dir, beta, triples(dev_p))
             dev_losses = [loss for _, loss in result.loss_curve.get("dev", [])]  # the curve is in its done.json
             dpo_runs.append({"beta": beta, "lr": result.lr, "steps": result.steps, "best_epoch": result.best_epoch,
@@ -143,9 +145,11 @@ class PreferenceLever:
         details["loss_gap"], overfit = overfitting_check(sft.loss_curve)
         details.update({"preference_pairs": {"train": len(train_p), "dev": len(dev_p)}, "dpo": dpo_runs,
                         "dpo_lr_share_of_sft": DPO_LR_SHARE})
-        checked = [overfit.for_lever(self.name)]
+        notes = [note for r in trained if (note := _undertrained_note(bench, self.name, r))]  # the safety net
         return Prepared(variants, details=details, train_seconds=train_seconds,
                         artifacts={"adapter": str(sft.adapter_dir),
                                    **{f"dpo_adapter_beta_{run['beta']:g}": str(v.adapter)
                                       for run, v in zip(dpo_runs, variants[1:])}},
-                        checked=checked)
+                        checked=[overfit.for_lever(self.name)],
+                        warnings=[w for r in trained for w in _time_limit_warning(bench, self.name, r)],
+                        undertrained_note=notes[0] if notes else None)
