@@ -15,14 +15,6 @@ import torch
 import torch.nn.functional as F
 
 
-def sequence_logps(logits: torch.Tensor, input_ids: torch.Tensor, completion_mask: torch.Tensor) -> torch.Tensor:
-    """Sum over completion tokens of log p(token | tokens before it): logits (B, T, V), ids and mask (B, T)."""
-    logps = torch.log_softmax(logits[:, :-1].float(), dim=-1)
-    targets = input_ids[:, 1:]
-    per_token = torch.gather(logps, 2, targets.unsqueeze(-1)).squeeze(-1)
-    return (per_token * completion_mask[:, 1:].to(per_token.dtype)).sum(dim=1)
-
-
 @dataclass(frozen=True)
 class DPOOutput:
     loss: torch.Tensor  # mean over pairs
@@ -32,11 +24,6 @@ class DPOOutput:
     @property
     def margins(self) -> torch.Tensor:
         return self.chosen_rewards - self.rejected_rewards
-
-    @property
-    def accuracy(self) -> float:
-        """Share of pairs the policy ranks the chosen answer above the rejected one (relative to the reference)."""
-        return float((self.margins > 0).float().mean())
 
 
 def dpo_loss(chosen_logps: torch.Tensor, rejected_logps: torch.Tensor, ref_chosen_logps: torch.Tensor,
