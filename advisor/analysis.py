@@ -12,7 +12,7 @@ from . import costs as costmodel
 from . import stats
 from .checks import below_majority_check
 from .data import Example
-from .decide import DEFAULT_MARGIN, LeverSummary, recommend
+from .decide import DEFAULT_MARGIN, LeverSummary, cell_name, recommend, recommend_cell
 from .levers import registry
 from .scoring import Rubric
 from .spec import Task
@@ -117,6 +117,87 @@ def recommend_from_results(levers: list[dict], comparisons: list[dict], warnings
             recall = lev["details"].get("retriever", {}).get(f"recall@{lev['chosen'].get('top_k')}")
     return recommend(summaries, comparisons, lever_costs or None, warnings, mdd, n_eval=n_eval,
                      retrieval_recall=recall, min_saving=min_saving, margin=margin)
+
+
+CELL_COST_KEYS = ("input_tokens_per_call", "output_tokens_per_call", "seconds_per_call", "latency_p50", "latency_p95",
+                  "train_seconds", "index_seconds", "cost_per_1k_calls", "one_off_cost", "monthly_cost")
+
+
+def analyse_grid(models: list[tuple[str, dict, list[dict], dict, list[dict]]], rubric: Rubric, evals: list[Example],
+                 task: Task) -> dict:
+    """results.json "grid" (and the recommended cell as "recommendation"): one cell per (model label, lever) that
+    `analyse` already scored and priced, every pair of ok cells tested on the same eval ids (Holm over all pairs),
+    the Pareto front of mean score against cost per call, and the decision over cells by the levers' rules.
+    `models`: (label, results.json "model", analysed levers with their `_scores`, that model's own
+    recommendation, its own warnings) per model, in task.yaml's order."""
+    ids = [e.id for e in evals]
+    cells, scores = [], {}
+    for label, _, levers, _, _ in models:
+        for lev in levers:
+            name = cell_name(label, lev["name"])
+            ok = lev["status"] == "ok"
+            cell = {"name": name, "model": label, "lever": lev["name"], "status": lev["status"],
+                    "reason": lev.get("reason")}
+            if ok:
+                rows = lev["_rows"]
+                if [r["id"] for r in rows] != ids:  # pairing across models is by eval id: every model, same rows
+                    raise AssertionError(f"{name}: its predictions are not the eval rows in order (a bug in advise)")
+                scores[name] = lev["_scores"]["total"]
+                cell.update(score=lev["score"], criteria=lev["criteria"],
+                            cost={k: lev["cost"][k] for k in CELL_COST_KEYS if lev["cost"].get(k) is not None},
+                            risks=list(lev.get("risks") or []), undertrained=bool(lev.get("undertrained")),
+                            predictions=lev["artifacts"]["predictions"])
+            cells.append(cell)
+    total_pass_fail = len(rubric.criteria) == 1 and rubric.criteria[0].scorer.pass_fail  # as within one model
+    comparisons = [v.to_dict() for v in stats.compare_all_pairs(scores, pass_fail=total_pass_fail, seed=task.seed)]
+    ok = [c for c in cells if c["status"] == "ok"]
+    mdd = None
+    if len(ok) >= 2:
+        top = sorted(ok, key=lambda c: -c["score"]["mean"])[:2]
+        mdd = stats.min_detectable_difference(scores[top[0]["name"]], scores[top[1]["name"]])
+    order = {label: i for i, (label, *_) in enumerate(models)}
+
+    def cheapest_first(cell: dict) -> tuple:  # within a lever, the cheaper model is the simpler choice
+        cost = cell.get("cost") or {}
+        per_call = cost.get("cost_per_1k_calls", cost.get("seconds_per_call"))
+        return (per_call if per_call is not None else float("inf"), order[cell["model"]])
+
+    summaries, money = [], {}
+    for cell in sorted(cells, key=cheapest_first):
+        score, cost = cell.get("score") or {}, cell.get("cost") or {}
+        summaries.append(LeverSummary(name=cell["name"], status=cell["status"], reason=cell.get("reason"),
+                                      mean=score.get("mean"), ci_low=score.get("ci_low"), ci_high=score.get("ci_high"),
+                                      criteria=cell.get("criteria", {}), cost_per_1k_calls=cost.get("cost_per_1k_calls"),
+                                      one_off_cost=cost.get("one_off_cost"),
+                                      input_tokens_per_call=cost.get("input_tokens_per_call"),
+                                      risks=cell.get("risks", []), risks_measured=True,
+                                      undertrained=cell.get("undertrained", False)))
+        if cost.get("cost_per_1k_calls") is not None:
+            money[cell["name"]] = costmodel.LeverCost(cost["cost_per_1k_calls"], cost.get("one_off_cost"),
+                                                      cost.get("monthly_cost"))
+    warnings = [w for *_, own in models for w in own]
+    rec = recommend_cell(summaries, comparisons, money or None, warnings, mdd, n_eval=len(evals),
+                         min_saving=task.costs.min_yearly_saving, margin=task.decision.margin).to_dict()
+    chosen = next((c for c in cells if c["name"] == rec["lever"]), None)
+    recommendation = {"lever": chosen["lever"] if chosen else None, "model": chosen["model"] if chosen else None,
+                      "cell": rec["lever"], **{k: rec[k] for k in ("confidence", "reasons", "what_would_change")}}
+    return {
+        "models": [{"label": label, "model": model, "recommendation": own_rec, "warnings": own}
+                   for label, model, _, own_rec, own in models],
+        "cells": cells, "comparisons": comparisons, "min_detectable_difference": mdd,
+        "pareto": pareto_front(ok), "recommendation": recommendation,
+    }
+
+
+def pareto_front(cells: list[dict]) -> list[str]:
+    """Names of the priced cells no other cell beats on both mean score and cost per call (higher score, lower
+    cost; at least as good on both and better on one), cheapest first. Point estimates: the table and the paired
+    comparisons say which differences the eval set can tell apart."""
+    priced = [(c["name"], c["score"]["mean"], c["cost"]["cost_per_1k_calls"]) for c in cells
+              if (c.get("cost") or {}).get("cost_per_1k_calls") is not None]
+    front = [(name, mean, cost) for name, mean, cost in priced
+             if not any(m >= mean and k <= cost and (m > mean or k < cost) for _, m, k in priced)]
+    return [name for name, _, _ in sorted(front, key=lambda f: (f[2], -f[1]))]
 
 
 def environment(task: Task, backend) -> dict:

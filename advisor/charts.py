@@ -322,12 +322,80 @@ def break_even_chart(results: dict) -> str | None:
     return _render("break-even", "Monthly cost against calls per month for each lever", WIDTH, 3.4, draw)
 
 
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")  # one per model of a grid
+
+
+def grid_chart(results: dict) -> str | None:
+    """A model x lever grid: each ok cell's mean score (95% CI whiskers) against its cost per 1,000 calls, colour
+    by lever, marker by model; the Pareto front (results.json grid.pareto) joined by a line, the recommended cell
+    ringed. Cells without a price are left out (the table lists them)."""
+    grid = results.get("grid")
+    if not isinstance(grid, dict):
+        return None
+    points = []
+    labels = [str(m.get("label")) for m in grid.get("models") or [] if isinstance(m, dict)]
+    levers: list[str] = []
+    for cell in grid.get("cells") or []:
+        if not isinstance(cell, dict) or cell.get("status") != "ok":
+            continue
+        score, cost = cell.get("score") or {}, cell.get("cost") or {}
+        mean, per_1k = finite(score.get("mean")), finite(cost.get("cost_per_1k_calls"))
+        if mean is None or per_1k is None:
+            continue
+        lever = str(cell.get("lever"))
+        levers += [lever] if lever not in levers else []
+        points.append((str(cell.get("name")), str(cell.get("model")), lever, per_1k, mean,
+                       finite(score.get("ci_low")), finite(score.get("ci_high"))))
+    if not points:
+        return None
+    by_name = {p[0]: p for p in points}
+    front = sorted((by_name[n] for n in grid.get("pareto") or [] if n in by_name), key=lambda p: p[3])
+    chosen = by_name.get(str((results.get("recommendation") or {}).get("cell")))
+    positive = all(p[3] > 0 for p in points)
+    log_scale = positive and max(p[3] for p in points) / min(p[3] for p in points) > 20
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        if len(front) > 1:
+            ax.plot([p[3] for p in front], [p[4] for p in front], color=INK, linewidth=1.2, linestyle="--",
+                    zorder=1, label="Pareto front")
+        for name, model, lever, x, y, lo, hi in points:
+            if lo is not None and hi is not None:
+                ax.errorbar(x, y, yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]], fmt="none", ecolor=MUTED,
+                            elinewidth=1, capsize=2, zorder=2)
+            marker = _MARKERS[labels.index(model) % len(_MARKERS)] if model in labels else "o"
+            on_front = name in (p[0] for p in front)
+            ax.scatter([x], [y], s=70 if on_front else 45, marker=marker, zorder=3,
+                       color=lever_color(lever, levers.index(lever)), edgecolors=INK if on_front else "white",
+                       linewidths=1.2)
+        if chosen is not None:
+            ax.scatter([chosen[3]], [chosen[4]], s=260, facecolors="none", edgecolors=HIGHLIGHT, linewidths=2,
+                       zorder=4, label=f"recommended: {_label(chosen[0])}")
+        handles = [ax.scatter([], [], marker="s", color=lever_color(lv, i), s=40, label=_label(lv))
+                   for i, lv in enumerate(levers)]
+        handles += [ax.scatter([], [], marker=_MARKERS[i % len(_MARKERS)], color="#7b8794", s=40, label=_label(m))
+                    for i, m in enumerate(labels) if any(p[1] == m for p in points)]
+        if log_scale:
+            ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(_money))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda *_: ""))
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("cost per 1,000 calls" + (" (log scale)" if log_scale else ""))
+        ax.set_ylabel("score (mean, 95% CI)")
+        ax.grid(color=GRID, zorder=0)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=10)
+
+    return _render("grid", "Score against cost per 1,000 calls for every model and lever, Pareto front marked",
+                   WIDTH + 1.6, 3.6, draw)
+
+
 def report_charts(results: dict) -> dict:
-    """Every chart the report shows: {"scoreboard", "criteria", "break_even": svg|None, "loss": {lever: svg}}."""
+    """Every chart the report shows: {"scoreboard", "criteria", "break_even", "grid": svg|None,
+    "loss": {lever: svg}}."""
     loss = {}
     for lv in _ok_levers(results):
         svg = loss_curve_chart(lv)
         if svg:
             loss[str(lv.get("name"))] = svg
     return {"scoreboard": scoreboard_chart(results), "criteria": criteria_chart(results),
-            "break_even": break_even_chart(results), "loss": loss}
+            "break_even": break_even_chart(results), "grid": grid_chart(results), "loss": loss}

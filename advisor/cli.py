@@ -224,6 +224,28 @@ def summary_table(results: dict) -> Table:
     return table
 
 
+def grid_table(results: dict) -> Table:
+    """The model x lever grid on the terminal: one row per cell, the recommended one starred, the Pareto front
+    marked."""
+    grid, rec = results["grid"], results["recommendation"]
+    front = set(grid["pareto"])
+    table = Table(title=f"{_text(results['task']['name'])}: recommend [bold]{_text(rec['lever'])}[/bold] on "
+                        f"[bold]{_text(rec.get('model'))}[/bold] ({_text(rec['confidence'])})")
+    for col in ("model", "lever", "score [95% CI]", "$ per 1k calls", "s per call", "one-off s", "Pareto"):
+        table.add_column(col, justify="left" if col in ("model", "lever") else "right")
+    for cell in grid["cells"]:
+        if cell["status"] != "ok":
+            table.add_row(_text(cell["model"]), _text(cell["lever"]), "skipped", "", "", "", "")
+            continue
+        s, c = cell["score"], cell["cost"]
+        cost = c.get("cost_per_1k_calls")
+        table.add_row(_text(cell["model"]), _text(cell["lever"]) + (" *" if cell["name"] == rec.get("cell") else ""),
+                      f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]", "" if cost is None else f"{cost:.4f}",
+                      f"{c['seconds_per_call']:.2f}", f"{c['train_seconds'] + c['index_seconds']:.0f}",
+                      "yes" if cell["name"] in front else "")
+    return table
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="advise")
 def main() -> None:
@@ -266,7 +288,7 @@ def compare(task_file: Path, out: Path | None, levers: list[str] | None, limit: 
     results = run_compare(task_file, out=out, levers=levers, limit=limit, seed=seed, fresh=fresh,
                           reporter=RichReporter(), max_train_minutes=max_train_minutes)
     out_dir = out or Path("runs") / results["task"]["name"]
-    console.print(summary_table(results))
+    console.print(grid_table(results) if results.get("grid") else summary_table(results))
     for reason in results["recommendation"]["reasons"]:
         console.print(f"  - {_text(reason)}", highlight=False)
     _print_warnings(results["warnings"])

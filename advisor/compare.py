@@ -1,6 +1,8 @@
 """The comparison: load the task, run every lever on the same model and eval set, score, compare, decide."""
 from __future__ import annotations
 
+import functools
+import gc
 import os
 import shutil
 import time
@@ -17,7 +19,7 @@ from .checks import (Checked, data_checks, dev_eval_gap_check, eval_power_check,
                      majority_baseline_check, skipped, unrun_finetune_checks, warnings_of)
 from .costs import DEFAULT_HORIZON_MONTHS
 from .data import Document, Example, content_hash, corpus_chunks_at_most, load_corpus, load_examples, split_dev
-from .analysis import analyse, environment, task_prices
+from .analysis import analyse, analyse_grid, environment, task_prices
 from .decide import FINETUNE_RISK_CODES, LeverSummary, cheaper_later
 from .errors import UserError, did_you_mean, shown
 from .resources import free_ram
@@ -68,7 +70,8 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
     if levers is None:  # a lever whose own data the task does not give runs only when asked for
         names = [n for n in names if registry.wanted(n, task.data)]
     tf = task.task_file
-    check_key_variable(task)
+    for _, one in model_tasks(task):
+        check_key_variable(one)
     check_levers_enabled(task, names, explicit=levers is not None)
     try:
         train = load_examples(task.resolve(task.data.train), "data.train", tf)
@@ -80,8 +83,9 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
         guard = load_examples(task.resolve(task.data.guard), "data.guard", tf) if task.data.guard else []
     except UserError as err:
         raise pinpoint(err) from None
-    check_something_runs(task, names, bool(corpus))
-    check_model_reference(task)
+    for _, one in model_tasks(task):
+        check_something_runs(one, names, bool(corpus))
+        check_model_reference(one)
     try:
         check_judges(rubric, task)
         labels = (load_labels(task.resolve(task.data.judge_labels), task, rubric, [e.id for e in evals],
@@ -129,6 +133,13 @@ def load(task_path: str | Path, levers: list[str] | None = None, limit: int | No
     return Loaded(task, train, evals, corpus, rubric, names, warnings + exact, guard, exact, labels)
 
 
+def model_tasks(task: Task) -> list[tuple[str | None, Task]]:
+    """(label, task on that model) for every model of a grid (`models:`), or [(None, task)] for `model:`."""
+    if task.models is None:
+        return [(None, task)]
+    return [(entry.label, task.for_model(i)) for i, entry in enumerate(task.models)]
+
+
 def check_key_variable(task: Task) -> None:
     """`model.api_key_env` must name a set, non-blank environment variable (its value is never read out)."""
     env = task.model.api_key_env if isinstance(task.model, EndpointModel) else None
@@ -168,7 +179,9 @@ def check_something_runs(task: Task, names: list[str], has_corpus: bool) -> None
     enabled = [n for n in names if lever_enabled(task, n)]
     why = [n + (": no data.corpus" if registry.traits(n).needs_corpus and not has_corpus else
                 ": an endpoint without model.weights") for n in enabled]
-    raise UserError(task.task_file, task.locate("levers"), f"no lever can run ({'; '.join(why)})",
+    grid = task._model_field != "model"  # one model of a grid: name that model's line
+    raise UserError(task.task_file, task.locate("model" if grid else "levers"),
+                    f"no lever can run{' on this model' if grid else ''} ({'; '.join(why)})",
                     "set data.corpus to documents for retrieval, set model.weights to fine-tune an endpoint's model, "
                     "or enable the prompt lever")
 
@@ -359,7 +372,7 @@ def choose_variant(bench: Bench, lever_name: str, variants: list[Variant]) -> tu
     return variants[chosen], [rows[i] for i in sorted(rows)]
 
 
-def run_lever(lever: Lever, bench: Bench) -> dict:
+def run_lever(lever: Lever, bench: Bench, predictions: Path | None = None) -> dict:
     """Prepare the lever, choose its variant on dev, generate and score the eval set; then what the lever asked to
     have measured (its learning curve) and, for a lever that trains weights, forgetting on the guard set."""
     reason = lever.skip_reason(bench)
@@ -384,7 +397,7 @@ def run_lever(lever: Lever, bench: Bench) -> dict:
                      "scores": {name: round(float(vals[i]), 4) for name, vals in scores.items()},
                      "input_tokens": g.input_tokens, "output_tokens": g.output_tokens, "seconds": round(g.seconds, 4),
                      **({"judgements": {name: details[i] for name, details in judged.items()}} if judged else {})})
-    pred_path = bench.run_dir / "predictions" / f"{lever.name}.jsonl"
+    pred_path = (predictions or bench.run_dir / "predictions") / f"{lever.name}.jsonl"
     write_jsonl(pred_path, rows)
     details = dict(prepared.details)
     forgetting, measured = measure_forgetting(bench, lever.name, chosen)
@@ -420,54 +433,57 @@ def run_lever(lever: Lever, bench: Bench) -> dict:
     }
 
 
-def compare(task_path: str | Path, out: str | Path | None = None, levers: list[str] | None = None,
-            limit: int | None = None, seed: int | None = None, fresh: bool = False,
-            reporter: Reporter | None = None, max_train_minutes: float | None = None) -> dict:
-    """Run the whole comparison and write the run directory; returns results.json's content."""
-    reporter = reporter or Reporter()
-    timings: dict[str, float] = {}
-    t_start = time.perf_counter()
-    loaded = load(task_path, levers, limit, seed)
-    task = loaded.task
-    if max_train_minutes is not None:
-        task.levers.finetune.max_train_minutes = max_train_minutes
-    run_dir = Path(out) if out else Path("runs") / task.name
-    check_out_folder(run_dir)
-    if fresh and run_dir.exists():
-        shutil.rmtree(run_dir)
-    make_folder(run_dir)
+@dataclass
+class ModelRun:
+    """One model's part of a comparison: all of a single-model run, one row of a grid. Its levers still carry the
+    per-example scores (`_scores`) the grid's paired tests need."""
+
+    label: str | None
+    model: dict  # results.json "model"
+    levers: list[dict]
+    warnings: list[dict]
+    checks: list[dict]
+    analysis: dict
+    judges: list[dict] | None
+    environment: dict
+    max_new_tokens: int
+
+
+def run_model(loaded: Loaded, task: Task, label: str | None, split: tuple[list[Example], list[Example]],
+              run_dir: Path, reporter: Reporter, embedder_factory, timings: dict[str, float],
+              data_found: list[Checked]) -> ModelRun:
+    """Every lever on one model (task.model): load it, run, score and analyse the levers, as a single-model run
+    does. The data checks are the model's business only once: `data_found` holds them after the first model."""
     import torch
 
-    torch.manual_seed(task.seed)
+    torch.manual_seed(task.seed)  # every model starts from the same seed
+    prefix = f"{label}: " if label else ""
     t0 = time.perf_counter()
     backend, local_factory = make_backend(task, reporter)
-    timings["load_model"] = round(time.perf_counter() - t0, 2)
-    train, dev = split_dev(loaded.train, task.data.dev_size, task.seed)
-
-    def embedder_factory():
-        from .backends.embedder import Embedder
-
-        return Embedder(task.levers.retrieval.embedder, reporter=reporter)
-
+    timings[f"{prefix}load_model"] = round(time.perf_counter() - t0, 2)
+    train, dev = split
     bench = Bench(task=task, backend=backend, train=train, dev=dev, eval=loaded.eval, corpus=loaded.corpus,
                   rubric=loaded.rubric, run_dir=run_dir, reporter=reporter,
                   max_new_tokens=_max_new_tokens(task, loaded.train, backend.count_tokens),
-                  gen_cache=JsonlCache(run_dir / "cache" / "generations.jsonl"),
+                  gen_cache=JsonlCache(run_dir / "cache" / "generations.jsonl"),  # keyed by model: one for all
                   embedder_factory=embedder_factory, local_backend_factory=local_factory, guard=loaded.guard)
     judges = (Judges(loaded.rubric, task, backend, JsonlCache(run_dir / "cache" / "judgements.jsonl"), reporter)
               if loaded.rubric.judged else None)
     bench.judge = judges
-    t0 = time.perf_counter()
-    found = data_checks(loaded.train, loaded.eval, loaded.corpus, bench.embedder([e.input for e in loaded.train], "Embedding train inputs"),
-                        bench.embedder([e.input for e in loaded.eval], "Embedding eval inputs"))
+    if not data_found:
+        t0 = time.perf_counter()
+        data_found += data_checks(loaded.train, loaded.eval, loaded.corpus,
+                                  bench.embedder([e.input for e in loaded.train], "Embedding train inputs"),
+                                  bench.embedder([e.input for e in loaded.eval], "Embedding eval inputs"))
+        timings["data_checks"] = round(time.perf_counter() - t0, 2)
     # the same checks with embeddings: their warnings replace the exact-text ones from load()
-    warnings = [w for w in loaded.warnings if w not in loaded.data_warnings] + warnings_of(found)
-    timings["data_checks"] = round(time.perf_counter() - t0, 2)
+    warnings = [w for w in loaded.warnings if w not in loaded.data_warnings] + warnings_of(data_found)
+    predictions = run_dir / "predictions" / label if label else run_dir / "predictions"
     results_levers, lever_checks = [], []
     for name in loaded.levers:
         t0 = time.perf_counter()
-        lev = run_lever(registry.lever(name), bench)
-        timings[f"lever_{name}"] = round(time.perf_counter() - t0, 2)
+        lev = run_lever(registry.lever(name), bench, predictions)
+        timings[f"{prefix}lever_{name}"] = round(time.perf_counter() - t0, 2)
         warnings += lev.pop("warnings", [])
         lever_checks += lev.pop("checks", [])
         results_levers.append(lev)
@@ -481,14 +497,64 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
                                                   loaded.judge_labels)
         warnings += judge_warnings
     analysis = analyse(results_levers, loaded.rubric, loaded.eval, task, warnings)
-    checks = ([eval_power_check(c, warnings).record() for c in found] + lever_checks
+    checks = ([eval_power_check(c, warnings).record() for c in data_found] + lever_checks
               + [c.record() for c in (*unrun_finetune_checks(lever_checks), gap,
                                       majority_baseline_check(analysis["baselines"], warnings, results_levers))])
-    for lev in results_levers:
-        lev.pop("_scores", None)
-        lev.pop("_predictions", None)
-        lev.pop("_rows", None)
+    model = {"kind": backend.kind, "id": backend.description,
+             "source": str(getattr(backend, "where", getattr(backend, "base_url", ""))),
+             "parameters": backend.n_parameters if is_trainable(backend) else None}
+    return ModelRun(label, model, results_levers, warnings, checks, analysis, judge_records,
+                    environment(task, backend), bench.max_new_tokens)
+
+
+def compare(task_path: str | Path, out: str | Path | None = None, levers: list[str] | None = None,
+            limit: int | None = None, seed: int | None = None, fresh: bool = False,
+            reporter: Reporter | None = None, max_train_minutes: float | None = None) -> dict:
+    """Run the whole comparison and write the run directory; returns results.json's content. With `models:` every
+    lever runs on every model (a grid): results.json's top level is the recommended model's run, and `grid` has
+    every (model, lever) cell, the paired comparisons across cells and the recommended cell."""
+    reporter = reporter or Reporter()
+    timings: dict[str, float] = {}
+    t_start = time.perf_counter()
+    loaded = load(task_path, levers, limit, seed)
+    task = loaded.task
+    if max_train_minutes is not None:
+        task.levers.finetune.max_train_minutes = max_train_minutes
+    run_dir = Path(out) if out else Path("runs") / task.name
+    check_out_folder(run_dir)
+    if fresh and run_dir.exists():
+        shutil.rmtree(run_dir)
+    make_folder(run_dir)
+    split = split_dev(loaded.train, task.data.dev_size, task.seed)
+
+    @functools.cache
+    def embedder_factory():  # one embedder for every model: retrieval's index and the data checks are shared
+        from .backends.embedder import Embedder
+
+        return Embedder(task.levers.retrieval.embedder, reporter=reporter)
+
+    found: list[Checked] = []
+    runs = []
+    for label, one in model_tasks(task):
+        if max_train_minutes is not None:
+            one.levers.finetune.max_train_minutes = max_train_minutes
+        runs.append(run_model(loaded, one, label, split, run_dir, reporter, embedder_factory, timings, found))
+        gc.collect()  # the model just run is no longer referenced: free it before loading the next
+    grid = None
+    top = runs[0]
+    if task.models is not None:
+        shared = [w for w in loaded.warnings if w not in loaded.data_warnings] + warnings_of(found)
+        grid = analyse_grid([(r.label, r.model, r.levers, r.analysis["recommendation"],
+                              [w for w in r.warnings if w not in shared]) for r in runs], loaded.rubric, loaded.eval, task)
+        top = next((r for r in runs if r.label == grid["recommendation"].get("model")), runs[0])
+    for run in runs:
+        for lev in run.levers:
+            lev.pop("_scores", None)
+            lev.pop("_predictions", None)
+            lev.pop("_rows", None)
     timings["total"] = round(time.perf_counter() - t_start, 2)
+    train, dev = split
+    results_levers = top.levers
     results = {
         "schema_version": SCHEMA_VERSION,
         "task": {"name": task.name, "instruction": task.instruction, "task_file": str(task.task_file),
@@ -498,20 +564,21 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
                                                   if lev["status"] == "ok" and "chunks" in lev.get("details", {})), None)},
                  "hashes": {"train": content_hash(loaded.train), "eval": content_hash(loaded.eval),
                             "corpus": content_hash(loaded.corpus) if loaded.corpus else None},
-                 "max_new_tokens": bench.max_new_tokens},
-        "model": {"kind": backend.kind, "id": backend.description,
-                  "source": str(getattr(backend, "where", getattr(backend, "base_url", ""))),
-                  "parameters": backend.n_parameters if is_trainable(backend) else None},
+                 "max_new_tokens": top.max_new_tokens},
+        "model": top.model,
         "rubric": loaded.rubric.to_dict(),
         "levers": results_levers,
-        "warnings": warnings,
-        "checks": checks,
-        "environment": environment(task, backend),
+        "warnings": top.warnings,
+        "checks": top.checks,
+        "environment": top.environment,
         "timings": timings,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        **analysis,
-        **({"judges": judge_records} if judge_records is not None else {}),
+        **top.analysis,
+        **({"judges": top.judges} if top.judges is not None else {}),
     }
+    if grid is not None:
+        results["recommendation"] = grid.pop("recommendation")
+        results["grid"] = grid
     write_results(run_dir / "results.json", results)  # checked against advisor.results.Results first
     from .report import render_report
 

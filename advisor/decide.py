@@ -29,6 +29,23 @@ DEFAULT_MARGIN = 0.05
 NOT_APPLICABLE_REASONS = ("no corpus",)
 # z_{0.975}: turns a 95% interval's half-width back into a standard error.
 _Z95 = 1.959964
+# A cell of a model x lever grid is named "LABEL + LEVER" ("small + finetune"); labels have no spaces and lever
+# names no " + ", so the two parts are always recoverable, and the rules below read the lever part.
+CELL_JOIN = " + "
+
+
+def cell_name(label: str, lever: str) -> str:
+    return f"{label}{CELL_JOIN}{lever}"
+
+
+def lever_of(name: str) -> str:
+    """The lever of a grid cell's name ("small + finetune" -> "finetune"); a lever's own name unchanged."""
+    return name.split(CELL_JOIN, 1)[1] if CELL_JOIN in name else name
+
+
+def model_of(name: str) -> str | None:
+    """The model label of a grid cell's name; None for a lever's own name."""
+    return name.split(CELL_JOIN, 1)[0] if CELL_JOIN in name else None
 
 
 @dataclass(frozen=True)
@@ -67,7 +84,7 @@ class Recommendation:
 def _rank(name: str, names: Sequence[str]) -> float:
     """Simplest and cheapest to build and run first: "prompting and retrieval first; fine-tune when they plateau"
     (each registered lever's simplicity rank). Unregistered lever names come after these, in the order given."""
-    t = registry.find(name)
+    t = registry.find(lever_of(name))
     if t is not None:
         return t.rank
     return max(registry.simplicity_rank(n) for n in registry.names()) + 1 + names.index(name)
@@ -124,7 +141,7 @@ def _with_risk_warnings(levers: Sequence[LeverSummary], codes: set[str]) -> list
     unless the lever's risks were measured per lever (then they are its own and complete)."""
     found = [c for c in FINETUNE_RISK_CODES if c in codes]
     return [replace(lev, risks=list(lev.risks) + [c for c in found if c not in lev.risks])
-            if registry.trains_weights(lev.name) and found and not lev.risks_measured else lev for lev in levers]
+            if registry.trains_weights(lever_of(lev.name)) and found and not lev.risks_measured else lev for lev in levers]
 
 
 def _not_applicable(lev: LeverSummary) -> bool:
@@ -184,11 +201,11 @@ def _criterion_sentences(x: LeverSummary, y: LeverSummary) -> list[str]:
     text = f"{x.name} {verb} {moves(fixed)} over {y.name}"
     if unmoved:
         text += f" but not {moves(unmoved)}"
-        if registry.trains_weights(x.name) and not registry.trains_weights(y.name):
+        if registry.trains_weights(lever_of(x.name)) and not registry.trains_weights(lever_of(y.name)):
             text += (": fine-tuning changes behaviour (format, style); what it left may be missing knowledge, "
                      "which retrieval supplies")
-        elif (registry.uses_retrieval(x.name) and not registry.trains_weights(x.name)
-              and not registry.uses_retrieval(y.name)):
+        elif (registry.uses_retrieval(lever_of(x.name)) and not registry.trains_weights(lever_of(x.name))
+              and not registry.uses_retrieval(lever_of(y.name))):
             text += (": retrieval supplies knowledge; what it left may be behaviour (format, style), "
                      "which fine-tuning teaches")
     return [text + "."]
@@ -273,8 +290,9 @@ def recommend(levers: Sequence[LeverSummary], verdicts: Sequence[PairVerdict | M
     change += [_non_inferiority_line(o, c, table, n_eval) for o in _undecided_simpler(c)]
     change += more_change
     change += _break_even_lines(c.chosen, c.candidates, c.ordered[0], c.money, horizon_months, min_saving)
-    if (retrieval_recall is not None and retrieval_recall < LOW_RECALL and not registry.uses_retrieval(c.chosen.name)
-            and any(registry.uses_retrieval(lev.name) for lev in ok)):
+    if (retrieval_recall is not None and retrieval_recall < LOW_RECALL
+            and not registry.uses_retrieval(lever_of(c.chosen.name))
+            and any(registry.uses_retrieval(lever_of(lev.name)) for lev in ok)):
         change.append(f"if retrieval's recall improved (it found the needed passage for only {retrieval_recall:.0%} "
                       "of examples; try chunking, the embedder or top-k), retrieval could catch up.")
     return Recommendation(c.chosen.name, confidence, reasons, change)
@@ -463,3 +481,66 @@ def _break_even_lines(chosen: LeverSummary, candidates: list[LeverSummary], simp
                 lines.append(f"below {back / horizon:,.0f} calls a month {chosen.name} {what} {o.name}, and "
                              f"{o.name}, being simpler, would be recommended.")
     return lines
+
+
+# "at a fifth of the cost per call": the fractions a reader takes in at a glance
+_FRACTIONS = {2: "half the", 3: "a third of the", 4: "a quarter of the", 5: "a fifth of the", 6: "a sixth of the",
+              7: "a seventh of the", 8: "an eighth of the", 9: "a ninth of the", 10: "a tenth of the"}
+
+
+def cost_ratio_words(ratio: float) -> str:
+    """A ratio of costs per call (mine / theirs) in words: 'at a fifth of the cost per call', 'at 2.5 times ...'."""
+    if ratio <= 0:
+        return "at no cost per call"
+    if ratio < 0.95:
+        n = 1 / ratio
+        k = round(n)
+        if k in _FRACTIONS and abs(n - k) <= 0.1 * k:
+            return f"at {_FRACTIONS[k]} cost per call"
+        if k > 10:
+            return f"at 1/{k:,} of the cost per call"
+        return f"at {ratio:.0%} of the cost per call"
+    if ratio > 1.05:
+        return f"at {ratio:.1f} times the cost per call" if ratio < 10 else f"at {ratio:,.0f} times the cost per call"
+    return "at about the same cost per call"
+
+
+def _cell_sentence(chosen: LeverSummary, other: LeverSummary, v: PairVerdict | None, money: dict[str, LeverCost],
+                   margin: float) -> str:
+    """'small + finetune matches big + prompt (-0.01 [-0.04, +0.02]) at a fifth of the cost per call.'"""
+    if v is None:
+        text = f"{chosen.name} was not compared with {other.name}"
+    else:
+        verb = {"better": "beats", "worse": "trails"}.get(v.verdict) or (
+            "matches" if v.ci_low > -margin else "is not told apart from")
+        text = f"{chosen.name} {verb} {other.name} ({_diff(v)})"
+    mine, theirs = money.get(chosen.name), money.get(other.name)
+    if mine is not None and theirs is not None and theirs.per_call > 0:
+        text += " " + cost_ratio_words(mine.per_call / theirs.per_call)
+    return text + "."
+
+
+def recommend_cell(cells: Sequence[LeverSummary], verdicts: Sequence[PairVerdict | Mapping],
+                   costs: Mapping[str, LeverCost] | None = None, warnings: Sequence[str | Mapping] = (),
+                   mdd: float | None = None, *, n_eval: int | None = None,
+                   horizon_months: float = DEFAULT_HORIZON_MONTHS, min_saving: float = 0.0,
+                   margin: float = DEFAULT_MARGIN) -> Recommendation:
+    """The decision over a model x lever grid: `recommend` over cells named `cell_name(label, lever)`, by the same
+    rules (quality first, then cost, then simplicity and risk; a cell's simplicity is its lever's). Give the cells
+    of one lever cheapest first: equally simple, the cheaper model is preferred. The reasons open with one sentence
+    per other model: the chosen cell against that model's best cell, paired difference and cost per call."""
+    rec = recommend(cells, verdicts, costs, warnings, mdd, n_eval=n_eval, horizon_months=horizon_months,
+                    min_saving=min_saving, margin=margin)
+    if rec.lever is None:
+        return rec
+    names = [c.name for c in cells]
+    table, money = _Verdicts(verdicts), _costs_of(cells, costs)
+    chosen = next(c for c in cells if c.name == rec.lever)
+    lines = []
+    for label in dict.fromkeys(model_of(c.name) for c in cells):
+        theirs = [c for c in cells if c.status == "ok" and model_of(c.name) == label]
+        if label == model_of(chosen.name) or not theirs:
+            continue
+        best = max(theirs, key=lambda c: (c.mean, -_rank(c.name, names)))
+        lines.append(_cell_sentence(chosen, best, table.get(chosen.name, best.name), money, margin))
+    return replace(rec, reasons=lines + rec.reasons)

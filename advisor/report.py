@@ -78,8 +78,9 @@ def build_context(results: dict, predictions: dict[str, list[dict]]) -> dict:
         "winner": winner,
         "criteria": _criterion_names(r),
         "charts": {"scoreboard": _svg(svgs["scoreboard"]), "criteria": _svg(svgs["criteria"]),
-                   "break_even": _svg(svgs["break_even"]),
+                   "break_even": _svg(svgs["break_even"]), "grid": _svg(svgs["grid"]),
                    "loss": {name: _svg(svg) for name, svg in svgs["loss"].items()}},
+        "grid": grid_view(r),
         "evidence": select_evidence(predictions or {}, [lv["name"] for lv in ok], _criterion_names(r)),
         "evidence_total": _count_examples(predictions or {}, [lv["name"] for lv in ok]),
         "judges": [_judge_row(j) for j in r["judges"]],
@@ -91,6 +92,32 @@ def build_context(results: dict, predictions: dict[str, list[dict]]) -> dict:
         "long_text": LONG_TEXT,
         "fail_below": FAIL_BELOW,
     }
+
+
+def grid_view(r: dict) -> dict | None:
+    """The model x lever grid as the report shows it: one row per model, one column per lever (cells marked as on
+    the Pareto front and recommended), and the recommended cell against every other cell, from its side."""
+    grid = r.get("grid")
+    if not grid:
+        return None
+    levers = list(dict.fromkeys(c["lever"] for c in grid["cells"]))
+    cells = {(c["model"], c["lever"]): c for c in grid["cells"]}
+    front, chosen = set(grid["pareto"]), r["recommendation"].get("cell")
+    missing = {"name": None, "status": "not run", "reason": "not in this run"}
+    rows = [{"label": m["label"], "model": m["model"], "own": m["recommendation"],
+             "cells": [dict(cell, pareto=cell["name"] in front, chosen=cell["name"] == chosen)
+                       for cell in (cells.get((m["label"], lever), missing) for lever in levers)]}
+            for m in grid["models"]]
+    flip = {"better": "worse", "worse": "better"}
+    against = []
+    for c in grid["comparisons"]:
+        if c["a"] == chosen:
+            against.append(c)
+        elif c["b"] == chosen:
+            against.append(dict(c, a=c["b"], b=c["a"], diff=-c["diff"], ci_low=-c["ci_high"], ci_high=-c["ci_low"],
+                                verdict=flip.get(c["verdict"], c["verdict"])))
+    return {"levers": levers, "rows": rows, "against": sorted(against, key=lambda c: c["diff"]),
+            "pareto": grid["pareto"], "chosen": chosen, "mdd": grid["min_detectable_difference"]}
 
 
 def select_evidence(predictions: dict[str, list[dict]], levers: list[str], criteria: list[str],

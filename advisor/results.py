@@ -192,6 +192,8 @@ class Recommendation(Part):
     confidence: Literal["clear", "likely", "toss-up", "none"]
     reasons: list[str]
     what_would_change: list[str]
+    model: Optional[str] = Field(None, description="grid runs only: the chosen cell's model label")
+    cell: Optional[str] = Field(None, description='grid runs only: the chosen cell, "LABEL + LEVER"')
 
 
 class Model(Part):
@@ -278,6 +280,59 @@ class Judge(Part):
     calls: JudgeCalls
 
 
+class CellCost(Part):
+    """A cell's cost, as its lever's `cost` has it (the money fields only when prices are set)."""
+
+    input_tokens_per_call: float
+    output_tokens_per_call: float
+    seconds_per_call: float
+    latency_p50: float
+    latency_p95: float
+    train_seconds: float
+    index_seconds: float
+    cost_per_1k_calls: Optional[float] = None
+    one_off_cost: Optional[float] = None
+    monthly_cost: Optional[float] = None
+
+
+class Cell(Part):
+    """One (model, lever) of the grid. A cell that ran has score, criteria, cost, risks, undertrained and
+    predictions; a skipped one its reason (an endpoint without weights cannot be fine-tuned)."""
+
+    name: str = Field(description='"LABEL + LEVER", the name comparisons and the recommendation use')
+    model: str = Field(description="the model's label")
+    lever: str
+    status: Literal["ok", "skipped"]
+    reason: Optional[str] = Field(description="why it was skipped; null when it ran")
+    score: Optional[Score] = None
+    criteria: dict[str, float] = Field(default_factory=dict)
+    cost: Optional[CellCost] = None
+    risks: list[str] = Field(default_factory=list)
+    undertrained: bool = False
+    predictions: Optional[RelPath] = Field(None, description="predictions/LABEL/LEVER.jsonl")
+
+
+class GridModel(Part):
+    """One model of the grid: its label, what it is, its own lever decision and the warnings its levers raised."""
+
+    label: str
+    model: Model
+    recommendation: Recommendation = Field(description="the decision among this model's levers alone")
+    warnings: list[Warning] = Field(description="this model's own warnings (the data's are at the top level)")
+
+
+class Grid(Part):
+    """A model x lever grid (`models:` in task.yaml). The top level of results.json is the recommended model's run;
+    this section has every cell, the paired comparisons across cells (same eval ids, Holm over every pair), and
+    the Pareto front of mean score against cost per call."""
+
+    models: list[GridModel]
+    cells: list[Cell]
+    comparisons: list[Comparison] = Field(description='a and b are cell names "LABEL + LEVER"')
+    min_detectable_difference: Optional[float] = Field(description="between the two best cells")
+    pareto: list[str] = Field(description="cells no other beats on both score and cost per call, cheapest first")
+
+
 class Results(Part):
     """results.json."""
 
@@ -299,6 +354,7 @@ class Results(Part):
     timings: dict[str, float]
     created: str = Field(description="ISO timestamp")
     judges: list[Judge] = Field(default_factory=list, description="only with an llm_judge criterion")
+    grid: Optional[Grid] = Field(None, description="only with models: in task.yaml (a model x lever grid)")
 
     def missing_when_ok(self) -> tuple[str, str] | None:
         """(field, lever field) of the first lever that ran but lacks a field it must have, e.g. ("levers[0].score")."""

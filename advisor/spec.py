@@ -345,10 +345,33 @@ def parse_model(value: Any, where: str) -> str | EndpointModel:
         raise UserError(None, f"{where}.{sub}" if sub else where, _message(errors), _hint_for(parts, errors)) from None
 
 
+MODEL_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+
+
+class ModelEntry(_Strict):
+    """One model of a model x lever grid (`models:`): a short label and what `model:` accepts."""
+
+    label: str = Field(description="a short name for the grid, e.g. small: letters, digits, '.', '_', '-'")
+    model: Union[str, EndpointModel] = Field(description="what `model:` accepts: default, a folder, a Hugging Face "
+                                             "id or an endpoint {base_url, name, weights?}")
+
+    _reference = field_validator("model")(_model_reference)
+
+    @field_validator("label")
+    @classmethod
+    def _label(cls, v: str) -> str:
+        if not MODEL_LABEL.fullmatch(v):
+            raise refuse(f"must be a short name of letters, digits, '.', '_' or '-' (at most 40, starting with a "
+                         f"letter or digit), got {shown(v, 40)}", "e.g. label: small or label: SmolLM2-135M")
+        return v
+
+
 class Task(_Strict):
     name: str = Field(max_length=100, description="a short name; it names the run folder")
     instruction: str = Field(description="what the model should do, in a sentence or two")
     model: Union[str, EndpointModel] = DEFAULT_MODEL
+    models: list[ModelEntry] | None = Field(None, description="a model x lever grid: every lever on every model, "
+                                            "each entry {label, model}")
     data: DataSpec = Field(description="`train:` and `eval:` paths (and optionally `corpus:`), relative to task.yaml")
     rubric: Union[str, list[dict], dict] = Field(
         description="a shipped rubric name such as short_answer_qa, a path to a rubric .yaml, or a list of criteria")
@@ -361,6 +384,7 @@ class Task(_Strict):
     # set by load_task, not by the user
     task_file: Path = Field(Path("task.yaml"), exclude=True)
     _source: str = PrivateAttr("")  # the YAML text, to give later errors a line number
+    _model_field: str = PrivateAttr("model")  # where `model` was set: models[i].model for one model of a grid
 
     @field_validator("name")
     @classmethod
@@ -397,6 +421,13 @@ class Task(_Strict):
     def _model(cls, v: Any) -> Any:
         return _model_reference(v)
 
+    @field_validator("models")
+    @classmethod
+    def _models(cls, v: list[ModelEntry] | None) -> list[ModelEntry] | None:
+        if v is not None and not v:
+            raise refuse("must list at least one model", "give entries {label, model}, or remove models: and use model:")
+        return v
+
     @field_validator("seed")
     @classmethod
     def _seed(cls, v: int) -> int:
@@ -409,8 +440,18 @@ class Task(_Strict):
     def base_dir(self) -> Path:
         return self.task_file.parent
 
+    def for_model(self, index: int) -> "Task":
+        """This task on one model of its grid (`models[index]`): `model` is that entry's, and `locate("model...")`
+        names models[index].model, so every check and error made for a single model points at the right line."""
+        entry = self.models[index]
+        task = self.model_copy(update={"model": entry.model, "models": None})
+        task._source, task._model_field = self._source, f"models[{index}].model"
+        return task
+
     def locate(self, field: str) -> str:
         """`field` with the line of task.yaml that sets it: 'levers.prompt.shots (line 12)'."""
+        if field == "model" or field.startswith("model."):
+            field = self._model_field + field[len("model"):]
         line = _yaml_line(self._source, _parse_field_path(field)) if self._source else None
         return f"{field} (line {line})" if line else field
 
@@ -678,4 +719,27 @@ def load_task(path: str | Path) -> Task:
                         _hint_for(parts, errors, text)) from None
     task.task_file = path.resolve()
     task._source = text
+    check_grid(task, label)
     return task
+
+
+def check_grid(task: Task, label: Path) -> None:
+    """`models:` replaces `model:` (never both), and its labels and models are unique: a label names a row of the
+    grid, and the same model twice would only share its caches."""
+    if task.models is None:
+        return
+    if "model" in task.model_fields_set:
+        raise UserError(label, task.locate("model"), "model: and models: are both set",
+                        "keep models: (a list of {label, model}) for a grid, or model: alone for one model")
+    labels: dict[str, int] = {}
+    models: dict[str, int] = {}
+    for i, entry in enumerate(task.models):
+        if entry.label in labels:
+            raise UserError(label, task.locate(f"models[{i}].label"), f"label {entry.label} is used twice (also "
+                            f"models[{labels[entry.label]}])", "give each model its own label")
+        labels[entry.label] = i
+        key = entry.model if isinstance(entry.model, str) else f"{entry.model.base_url} {entry.model.name}"
+        if key in models:
+            raise UserError(label, task.locate(f"models[{i}].model"), f"the same model as models[{models[key]}]",
+                            "list each model once; a second label for the same model measures nothing new")
+        models[key] = i
