@@ -232,7 +232,8 @@ def grid_table(results: dict) -> Table:
     table = Table(title=f"{_text(results['task']['name'])}: recommend [bold]{_text(rec['lever'])}[/bold] on "
                         f"[bold]{_text(rec.get('model'))}[/bold] ({_text(rec['confidence'])})")
     for col in ("model", "lever", "score [95% CI]", "$ per 1k calls", "s per call", "one-off s", "Pareto"):
-        table.add_column(col, justify="left" if col in ("model", "lever") else "right")
+        table.add_column(col, justify="left" if col in ("model", "lever") else "right",
+                         no_wrap=col in ("model", "lever"))
     for cell in grid["cells"]:
         if cell["status"] != "ok":
             table.add_row(_text(cell["model"]), _text(cell["lever"]), "skipped", "", "", "", "")
@@ -438,6 +439,50 @@ def _print_diff(d) -> None:  # type: ignore[no-untyped-def]
 def _one_line(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+@main.command()
+@click.argument("run_dir", type=_NonEmptyPath())
+@click.option("--to", "to", help="The new model: a local Hugging Face folder, a Hub id (org/name) or smollm2-135m "
+                                 "(the bundled default), as `model:` accepts it.")
+@click.option("--to-endpoint", help="Or an OpenAI-compatible base URL (e.g. http://127.0.0.1:8000/v1); with --to-name.")
+@click.option("--to-name", help="The model name the endpoint serves.")
+@click.option("--to-weights", help="A folder or Hub id of the endpoint model's weights, to retrain adapters locally "
+                                   "(without it, levers that train weights are not moved).")
+@click.option("--to-api-key-env", help="NAME of the environment variable holding the endpoint's key.")
+@click.option("--label", help="Short name of the new model (default: from --to or --to-name).")
+@click.option("--out", type=_NonEmptyPath(), help="Folder for the new runs and upgrade.html/.md/.json "
+                                                  "(default RUN_DIR/upgrade-<label>).")
+@click.option("--task", "task_file", type=_NonEmptyPath(),
+              help="The task.yaml the run was made from, if it moved (default: the path results.json records).")
+@click.option("--levers", callback=_levers_option, help="Comma-separated subset of the run's levers to move.")
+@click.option("--resume", is_flag=True, help="Keep what an interrupted upgrade into the same folder left (its "
+                                             "measured costs then leave out the work done before).")
+def upgrade(run_dir: Path, to: str | None, to_endpoint: str | None, to_name: str | None, to_weights: str | None,
+            to_api_key_env: str | None, label: str | None, out: Path | None, task_file: Path | None,
+            levers: list[str] | None, resume: bool) -> None:
+    """The upgrade drill: move RUN_DIR's chosen configuration of every lever to a new model (as-is, and re-tuned
+    on dev), pair old and new scores on the same eval ids, and price each move against the lever's monthly
+    running cost (the lock-in table). Exit codes: 0 done, 2 bad input, 1 a bug."""
+    from .upgrade import target_from_options, upgrade as run_upgrade
+    from .upgrade_report import COLUMNS, render_upgrade, table_rows
+
+    target = target_from_options(to, to_endpoint, to_name, to_weights, to_api_key_env, label)
+    u = run_upgrade(run_dir, target, out=out, task_path=task_file, levers=levers, resume=resume,
+                    reporter=RichReporter())
+    html, md, _ = render_upgrade(u, Path(out) if out else run_dir / f"upgrade-{target.label}")
+    table = Table(title=f"{_text(u['task'])}: {_text(u['old_model']['id'])} -> {_text(u['new_model']['id'])} "
+                        f"(paired on {u['eval_size']} eval ids)")
+    for col in COLUMNS:
+        table.add_column(col, justify="left" if col in ("lever", "redone (as-is)", "lock-in") else "right")
+    for row in table_rows(u):
+        table.add_row(*(_text(row[c]) for c in COLUMNS))
+    console.print(table)
+    for note in u["decision_notes"]:
+        console.print(f"  - {_text(note)}", highlight=False)
+    for w in u["warnings"]:
+        console.print(f"[yellow]warning[/yellow] {_text(w)}", highlight=False)
+    console.print(f"wrote {escape(str(html))} and {escape(str(md))}", highlight=False)
 
 
 @main.command()

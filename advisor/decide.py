@@ -495,7 +495,7 @@ def cost_ratio_words(ratio: float) -> str:
     if ratio < 0.95:
         n = 1 / ratio
         k = round(n)
-        if k in _FRACTIONS and abs(n - k) <= 0.1 * k:
+        if k in _FRACTIONS and abs(ratio * k - 1) <= 0.06:  # within 6% of the fraction named
             return f"at {_FRACTIONS[k]} cost per call"
         if k > 10:
             return f"at 1/{k:,} of the cost per call"

@@ -421,6 +421,14 @@ class Task(_Strict):
     def _model(cls, v: Any) -> Any:
         return _model_reference(v)
 
+    @field_validator("models", mode="before")
+    @classmethod
+    def _models_list(cls, v: Any) -> Any:
+        if v is not None and not isinstance(v, list):
+            raise refuse(f"must be a list of {{label, model}} entries, got {shown(v, 40)}",
+                         "write each model as a line '  - {label: small, model: default}' under models:")
+        return v
+
     @field_validator("models")
     @classmethod
     def _models(cls, v: list[ModelEntry] | None) -> list[ModelEntry] | None:
