@@ -96,8 +96,11 @@ def target_from_options(to: str | None, endpoint: str | None = None, name: str |
         spec["api_key_env"] = api_key_env
     if weights is not None:
         spec["weights"] = weights
-    model = parse_model(spec, "--to-endpoint")
+    model = parse_model(spec, "--to-endpoint")  # a key given where its variable's NAME belongs is refused here
     assert isinstance(model, EndpointModel)
+    if model.api_key_env and not os.environ.get(model.api_key_env, "").strip():
+        raise UserError(None, "--to-api-key-env", f"environment variable {model.api_key_env} is not set or empty",
+                        f"export {model.api_key_env}=... before running, or leave the option out for a local server")
     if model.weights is not None:
         _, where = resolve_model(model.weights, cwd, "--to-weights", None)
         if isinstance(where, Path):
@@ -364,6 +367,7 @@ def summarize(run_dir: Path, old: dict, old_predictions: dict, target: Target, t
     for run in runs:
         d = diff_runs(old, old_predictions, run["results"], run["predictions"], a_dir=run_dir, b_dir=run["folder"],
                       levers=run["levers"], seed=seed)
+        warnings += [f"{run['kind']}: {w}" for w in d.warnings]
         for lev in d.levers:
             diffs[(run["kind"], lev.name)] = lev
             if lev.n_text_changed:

@@ -16,6 +16,7 @@ from advisor.spec import EndpointModel, load_task
 from advisor.upgrade import Target, derived_task, group_moves, pins_for, plan_moves
 from bad_inputs import one_error_line, run_in
 from conftest import build_tiny_model, write_task
+from katan import Katan, free_port, katan_missing
 
 LEVERS = ["prompt", "retrieval", "finetune", "retrieval+finetune"]
 N_EVAL = 8  # write_task's default eval size
@@ -234,6 +235,10 @@ def test_endpoint_without_weights_for_levers_that_train(drill, tmp_path: Path, m
     (("--to-endpoint", "ftp://h/v1", "--to-name", "m"), "--to-endpoint.base_url"),
     (("--to", "default", "--to-name", "m"), "--to-name: goes with --to-endpoint"),
     (("--to", "default", "--levers", "promt"), "--levers: 'promt' is not a lever of this run"),
+    (("--to-endpoint", "http://127.0.0.1:9/v1", "--to-name", "m", "--to-api-key-env", "ADVISE_UNSET_VAR_X"),
+     "--to-api-key-env: environment variable ADVISE_UNSET_VAR_X is not set"),
+    (("--to-endpoint", "http://127.0.0.1:9/v1", "--to-name", "m", "--to-weights", "./no-weights"),
+     "--to-weights: model folder does not exist"),
 ])
 def test_option_mistakes(drill, tmp_path: Path, monkeypatch, args, where) -> None:
     _, run, _, _, _ = drill
@@ -250,3 +255,27 @@ def test_a_run_whose_task_file_moved(drill, tmp_path: Path, monkeypatch, other_m
     (copy / "results.json").write_text(json.dumps(results))
     line = one_error_line(run_in(tmp_path, monkeypatch, "upgrade", "copy", "--to", str(other_model)))
     assert "task.task_file: names" in line and "pass --task PATH" in line
+
+
+@pytest.mark.skipif(katan_missing() is not None, reason=katan_missing() or "")
+def test_to_an_endpoint_without_weights(drill, other_model, tmp_path: Path) -> None:
+    """The new model served by a real OpenAI-compatible server (llm-katan on loopback), no weights given: prompt and
+    retrieval move and are paired; the levers that train weights are listed as not moved, with why."""
+    _, run, _, _, _ = drill
+    server = Katan(other_model, "other", free_port(), tmp_path / "katan").start()
+    try:
+        result = run_cli("upgrade", str(run), "--to-endpoint", server.base_url, "--to-name", "other",
+                         "--out", str(tmp_path / "up"))
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    u = json.loads((tmp_path / "up" / "upgrade.json").read_text())
+    assert u["label"] == "other" and u["new_model"]["kind"] == "openai"
+    rows = {r["name"]: r for r in u["levers"]}
+    for name in ("prompt", "retrieval"):
+        assert rows[name]["carried"] and rows[name]["as_is"]["paired"]["n"] == N_EVAL
+    for name in ("finetune", "retrieval+finetune"):
+        assert not rows[name]["carried"] and "as_is" not in rows[name]
+        assert "endpoint without weights" in rows[name]["reason"]
+        assert rows[name]["lock_in"]["text"] == "not moved"
+    assert "not moved: the new model is an endpoint without weights" in (tmp_path / "up" / "upgrade.md").read_text()
