@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
 from .costs import DEFAULT_HORIZON_MONTHS
 from .levers import registry
@@ -371,22 +371,26 @@ def grid_chart(results: dict) -> str | None:
         if chosen is not None:
             ax.scatter([chosen[3]], [chosen[4]], s=260, facecolors="none", edgecolors=HIGHLIGHT, linewidths=2,
                        zorder=4, label=f"recommended: {_label(chosen[0])}")
-        handles = [ax.scatter([], [], marker="s", color=lever_color(lv, i), s=40, label=_label(lv))
-                   for i, lv in enumerate(levers)]
-        handles += [ax.scatter([], [], marker=_MARKERS[i % len(_MARKERS)], color="#7b8794", s=40, label=_label(m))
-                    for i, m in enumerate(labels) if any(p[1] == m for p in points)]
+        for i, lever in enumerate(levers):  # a lever is a colour (a swatch line), a model a grey marker
+            ax.plot([], [], color=lever_color(lever, i), linewidth=6, label=_label(lever))
+        for i, model in enumerate(labels):
+            if any(p[1] == model for p in points):
+                ax.scatter([], [], marker=_MARKERS[i % len(_MARKERS)], color="#7b8794", s=40, label=_label(model))
         if log_scale:
             ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
         ax.xaxis.set_major_formatter(FuncFormatter(_money))
         ax.xaxis.set_minor_formatter(FuncFormatter(lambda *_: ""))
         ax.set_ylim(0, 1.02)
         ax.set_xlabel("cost per 1,000 calls" + (" (log scale)" if log_scale else ""))
         ax.set_ylabel("score (mean, 95% CI)")
         ax.grid(color=GRID, zorder=0)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=10)
+        fig.legend(loc="outside lower center", ncol=3, fontsize=10)
 
     return _render("grid", "Score against cost per 1,000 calls for every model and lever, Pareto front marked",
-                   WIDTH + 1.6, 3.6, draw)
+                   WIDTH, 4.8, draw)
 
 
 def report_charts(results: dict) -> dict:

@@ -351,3 +351,50 @@ def test_a_model_on_which_no_lever_can_run_is_named(tmp_path) -> None:
     assert result.exit_code == 2
     assert "task.yaml: models[1].model (line 5): no lever can run on this model (finetune: an endpoint without " \
            "model.weights)" in result.output
+
+
+# --- the grid in a real headless Chromium ------------------------------------------------------------------------
+
+CHART_LABEL = "Score against cost per 1,000 calls for every model and lever, Pareto front marked"
+
+
+@pytest.mark.parametrize("viewport", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
+def test_the_grid_renders_in_a_browser(grid_run, tmp_path, viewport) -> None:
+    from test_report_browser import CHROMIUM, LAUNCH_ARGS
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    out, results, _ = grid_run
+    page_uri = (out / "report.html").as_uri()
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+        requests, problems = [], []
+        page.on("request", lambda req: requests.append(req.url))
+        page.on("console", lambda msg: problems.append(msg.text) if msg.type in ("error", "warning") else None)
+        page.on("pageerror", lambda err: problems.append(str(err)))
+        page.goto(page_uri, wait_until="load")
+        assert requests == [page_uri] and problems == []
+        page.locator("nav.toc a[href='#grid']").click()
+        grid = page.locator("#grid")
+        assert grid.is_visible()
+        rows = grid.locator("table.grid tbody tr")
+        assert rows.count() == 2
+        assert [rows.nth(i).locator("th").inner_text().split("\n")[0] for i in range(2)] == LABELS
+        assert all(rows.nth(i).locator("td.cell").count() == 5 for i in range(2))
+        chosen = grid.locator("td.cell.recommended")
+        assert chosen.count() == 1 and chosen.get_attribute("data-cell") == results["recommendation"]["cell"]
+        assert "★" in chosen.inner_text()
+        assert grid.locator("td.cell.pareto").count() == len(results["grid"]["pareto"])
+        chart = grid.locator(f"svg[aria-label='{CHART_LABEL}']")
+        chart.scroll_into_view_if_needed()
+        box = chart.bounding_box()
+        assert chart.is_visible() and box and box["width"] >= min(300, viewport[0] - 60) and box["height"] > 200
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport[0]  # the chart fits the screen
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"the page is {overflow}px wider than the viewport"
+        pairs = grid.locator("table.grid-pairs tbody tr")
+        assert pairs.count() == 9  # the recommended cell against each of the other nine
+        grid.screenshot(path=str(tmp_path / f"grid-{viewport[0]}.png"))
+        browser.close()
