@@ -160,6 +160,29 @@ def test_missing_prices_are_named_not_invented(drill, tmp_path: Path) -> None:
     assert row["as_is"]["cost"]["dollars"] > 0  # the machine rate is still set: the move itself is priced
 
 
+def test_a_changed_chunking_rebuilds_the_index_and_leaves_the_old_one_alone(drill, other_model, tmp_path) -> None:
+    """The reuse check can say no: with other chunk sizes the index's key differs, so the new run builds its own,
+    and the old run's index (the new folder held hard links to it) is untouched."""
+    task, run, _, _, _ = drill
+    before = (run / "index" / "faiss.index").stat()
+    moved = tmp_path / "moved"
+    shutil.copytree(task.parent, moved)
+    text = (moved / "task.yaml").read_text().replace("levers:\n", "levers:\n  retrieval:\n    chunk_tokens: 24\n"
+                                                     "    chunk_overlap: 4\n", 1)
+    (moved / "task.yaml").write_text(text)
+    result = run_cli("upgrade", str(run), "--to", str(other_model), "--levers", "retrieval", "--task",
+                     str(moved / "task.yaml"), "--out", str(tmp_path / "up"))
+    assert result.exit_code == 0, result.output
+    u = json.loads((tmp_path / "up" / "upgrade.json").read_text())
+    assert [r["index_reused"] for r in u["runs"]] == [False, False]
+    (row,) = u["levers"]
+    assert row["as_is"]["redone"][0] == row["re_tuned"]["redone"][0] == "index rebuilt"
+    assert row["as_is"]["cost"]["index_seconds"] > 0
+    after = (run / "index" / "faiss.index").stat()
+    assert (after.st_ino, after.st_mtime_ns, after.st_size) == (before.st_ino, before.st_mtime_ns, before.st_size)
+    assert read_json(run / "index" / "meta.json") != read_json(tmp_path / "up" / "as-is" / "index" / "meta.json")
+
+
 # ---- planning, without model work ----
 
 def _lever(name: str, chosen: dict, details: dict | None = None, status: str = "ok") -> dict:
@@ -179,6 +202,15 @@ def test_pins_that_clash_run_apart() -> None:
                                              "levers.prompt.selection": ["nearest"]}
     groups = [[m.name for m in g] for g in group_moves(moves)]
     assert groups == [["prompt", "retrieval", "finetune"], ["retrieval+finetune"]]
+
+
+def test_preference_pins_the_sft_learning_rate_and_the_beta() -> None:
+    """The preference lever's chosen lr is DPO's (a share of SFT's): the pin is the SFT lr from its details."""
+    pins, notes = pins_for(_lever("preference", {"beta": 0.5, "lr": 2e-4}, {"lr": 2e-3}))
+    assert pins == {"levers.finetune.lr": 2e-3, "levers.preference.beta": 0.5}
+    assert "made on dev" in notes[0]
+    pins, notes = pins_for(_lever("preference", {"beta": None, "lr": 2e-3}, {"lr": 2e-3}))
+    assert pins == {"levers.finetune.lr": 2e-3} and "chose SFT alone" in notes[0]
 
 
 def test_an_endpoint_without_weights_moves_only_what_needs_none() -> None:
