@@ -54,8 +54,8 @@ def table_rows(u: dict) -> list[dict[str, str]]:
         old = r["old"]
         old_text = f"{old['score']:.3f}" if old.get("status") == "ok" else old["status"]
         if not r["carried"]:
-            rows.append(dict(zip(COLUMNS, (r["name"], old_text, "—", "—", "—", "—", "—", f"not moved: {r['reason']}",
-                                           "—", "—"))))
+            cells = (r["name"], old_text, "—", "—", "—", "—", "—", f"not moved: {r['reason']}", "—", "—")
+            rows.append(dict(zip(COLUMNS, cells)))
             continue
         a, t = r.get("as_is"), r.get("re_tuned")
         counts = [str(((s or {}).get("paired") or {}).get("n", 0)) for s in (a, t)]
