@@ -78,7 +78,7 @@ def build_context(results: dict, predictions: dict[str, list[dict]]) -> dict:
         "winner": winner,
         "criteria": _criterion_names(r),
         "charts": {"scoreboard": _svg(svgs["scoreboard"]), "criteria": _svg(svgs["criteria"]),
-                   "break_even": _svg(svgs["break_even"]), "grid": _svg(svgs["grid"]),
+                   "break_even": _svg(svgs["break_even"]), "grid": _svg(svgs.get("grid")),
                    "loss": {name: _svg(svg) for name, svg in svgs["loss"].items()}},
         "grid": grid_view(r),
         "evidence": select_evidence(predictions or {}, [lv["name"] for lv in ok], _criterion_names(r)),

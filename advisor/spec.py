@@ -348,12 +348,23 @@ def parse_model(value: Any, where: str) -> str | EndpointModel:
 MODEL_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 
 
+class ModelPrices(_Strict):
+    """One grid model's prices: each key given replaces the task's `costs:` value for that model."""
+
+    price_per_1m_input: Number | None = Field(None, ge=0)
+    price_per_1m_output: Number | None = Field(None, ge=0)
+    machine_cost_per_hour: Number | None = Field(None, ge=0)
+
+
 class ModelEntry(_Strict):
     """One model of a model x lever grid (`models:`): a short label and what `model:` accepts."""
 
     label: str = Field(description="a short name for the grid, e.g. small: letters, digits, '.', '_', '-'")
     model: Union[str, EndpointModel] = Field(description="what `model:` accepts: default, a folder, a Hugging Face "
                                              "id or an endpoint {base_url, name, weights?}")
+
+    prices: ModelPrices | None = Field(None, description="this model's prices, replacing costs: for it "
+                                       "(a hosted model's token prices beside local models priced by the hour)")
 
     _reference = field_validator("model")(_model_reference)
 
@@ -452,7 +463,9 @@ class Task(_Strict):
         """This task on one model of its grid (`models[index]`): `model` is that entry's, and `locate("model...")`
         names models[index].model, so every check and error made for a single model points at the right line."""
         entry = self.models[index]
-        task = self.model_copy(update={"model": entry.model, "models": None})
+        prices = {key: getattr(entry.prices, key) for key in entry.prices.model_fields_set} if entry.prices else {}
+        task = self.model_copy(update={"model": entry.model, "models": None,
+                                       "costs": self.costs.model_copy(update=prices)})
         task._source, task._model_field = self._source, f"models[{index}].model"
         return task
 

@@ -25,14 +25,19 @@ LEVERS = ["prompt", "retrieval", "finetune", "preference", "retrieval+finetune"]
 LABELS = ["big", "small"]
 
 
-def grid_yaml(models: dict[str, str]) -> str:
-    return "models:\n" + "".join(f"  - {{label: {label}, model: {json.dumps(ref)}}}\n" for label, ref in models.items())
+BIG_RATE = 2.0  # the big model's machine_cost_per_hour (prices: in its entry); the small one keeps costs: 0.20
 
 
-def grid_task(folder: Path, models: dict[str, str], **kwargs) -> Path:
+def grid_yaml(models: dict[str, str], prices: dict[str, str] | None = None) -> str:
+    return "models:\n" + "".join(f"  - {{label: {label}, model: {json.dumps(ref)}"
+                                 + (f", prices: {prices[label]}" if prices and label in prices else "") + "}\n"
+                                 for label, ref in models.items())
+
+
+def grid_task(folder: Path, models: dict[str, str], prices: dict[str, str] | None = None, **kwargs) -> Path:
     """write_task's tiny QA task with `models:` in place of `model:`, and preference pairs for the fifth lever."""
     task = write_task(folder, "PLACEHOLDER", **kwargs)
-    text = task.read_text().replace("model: PLACEHOLDER\n", grid_yaml(models))
+    text = task.read_text().replace("model: PLACEHOLDER\n", grid_yaml(models, prices))
     text = text.replace("  eval: data/eval.jsonl\n", "  eval: data/eval.jsonl\n  preferences: data/prefs.jsonl\n")
     task.write_text(text)
     (folder / "data" / "prefs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in preference_rows()))
@@ -48,7 +53,8 @@ def small_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def grid_run(tmp_path_factory, tiny_model, small_model) -> tuple[Path, dict, str]:
     folder = tmp_path_factory.mktemp("grid")
-    task = grid_task(folder / "task", {"big": str(tiny_model), "small": str(small_model)}, n_train=16, n_eval=6)
+    task = grid_task(folder / "task", {"big": str(tiny_model), "small": str(small_model)},
+                     {"big": f"{{machine_cost_per_hour: {BIG_RATE}}}"}, n_train=16, n_eval=6)
     out = folder / "run"
     result = CliRunner().invoke(main, ["compare", str(task), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -96,6 +102,20 @@ def test_every_lever_runs_on_every_model_and_the_grid_is_in_results_json(grid_ru
     assert all(lev["artifacts"]["predictions"].startswith(f"predictions/{rec['model']}/") for lev in results["levers"])
     assert grid["models"][0]["model"]["source"] != grid["models"][1]["model"]["source"]
     assert grid["models"][0]["model"]["parameters"] > grid["models"][1]["model"]["parameters"]
+
+
+def test_each_model_is_priced_by_its_own_prices(grid_run) -> None:
+    """A cell's cost per call is its measured seconds at its model's rate: prices: in the entry for big (2.0 an
+    hour), the task's costs: for small (0.20); prompt spends no retrieval time, so that is all there is."""
+    _, results, _ = grid_run
+    cells = {c["name"]: c for c in results["grid"]["cells"]}
+    for label, rate in (("big", BIG_RATE), ("small", 0.20)):
+        cost = cells[f"{label} + prompt"]["cost"]
+        assert cost["cost_per_1k_calls"] == pytest.approx(cost["seconds_per_call"] * rate / 3600 * 1000, rel=1e-9)
+        tuned = cells[f"{label} + finetune"]["cost"]
+        assert tuned["one_off_cost"] == pytest.approx(tuned["train_seconds"] * rate / 3600, rel=1e-2)  # rounded s
+    top = results["cost_model"]["machine_cost_per_hour"]
+    assert top == (BIG_RATE if results["recommendation"]["model"] == "big" else 0.20)
 
 
 def test_comparisons_across_cells_are_paired_on_eval_ids(grid_run) -> None:
@@ -233,6 +253,29 @@ def test_an_endpoint_without_weights_runs_prompt_and_retrieval_and_says_why_not_
     assert results["grid"]["models"][1]["model"]["kind"] == "openai"
     assert len(results["grid"]["comparisons"]) == 5 * 4 // 2  # skipped cells are not compared
     assert all("served + finetune" not in (c["a"], c["b"]) for c in results["grid"]["comparisons"])
+
+
+def test_one_model_at_a_time_is_held(tmp_path, tiny_model, small_model, monkeypatch) -> None:
+    """Each model's backend is released before the next one loads (two big models need not fit together)."""
+    import gc
+    import weakref
+
+    from advisor import compare as compare_module
+
+    made, alive_at_load = [], []
+    build = compare_module.make_backend
+
+    def tracked(task, reporter):
+        gc.collect()
+        alive_at_load.append(sum(ref() is not None for ref in made))
+        backend, factory = build(task, reporter)
+        made.append(weakref.ref(backend))
+        return backend, factory
+
+    monkeypatch.setattr(compare_module, "make_backend", tracked)
+    task = grid_task(tmp_path / "task", {"big": str(tiny_model), "small": str(small_model)}, n_train=16, n_eval=4)
+    compare_module.compare(task, tmp_path / "run", levers=["prompt", "finetune"])
+    assert len(made) == 2 and alive_at_load == [0, 0]
 
 
 # --- a single model writes what it always wrote ------------------------------------------------------------------
