@@ -370,7 +370,7 @@ def grid_chart(results: dict) -> str | None:
                        linewidths=1.2)
         if chosen is not None:
             ax.scatter([chosen[3]], [chosen[4]], s=260, facecolors="none", edgecolors=HIGHLIGHT, linewidths=2,
-                       zorder=4, label=f"recommended: {_label(chosen[0])}")
+                       zorder=4, label="recommended")
         for i, lever in enumerate(levers):  # a lever is a colour (a swatch line), a model a grey marker
             ax.plot([], [], color=lever_color(lever, i), linewidth=6, label=_label(lever))
         for i, model in enumerate(labels):
@@ -387,7 +387,7 @@ def grid_chart(results: dict) -> str | None:
         ax.set_xlabel("cost per 1,000 calls" + (" (log scale)" if log_scale else ""))
         ax.set_ylabel("score (mean, 95% CI)")
         ax.grid(color=GRID, zorder=0)
-        fig.legend(loc="outside lower center", ncol=3, fontsize=10)
+        fig.legend(loc="outside lower center", ncol=3, fontsize=9, columnspacing=1.2, handlelength=1.6)
 
     return _render("grid", "Score against cost per 1,000 calls for every model and lever, Pareto front marked",
                    WIDTH, 4.8, draw)

@@ -228,6 +228,20 @@ def test_the_report_and_the_terminal_show_the_grid(grid_run) -> None:
     assert (out / "report.html").read_text(encoding="utf-8").count("data-cell=") == first.count("data-cell=")
 
 
+def test_the_ci_gate_reads_the_recommended_cell(grid_run) -> None:
+    """--fail-under gates on the recommended cell: its lever's score in the top level (the recommended model's run)
+    is the cell's score."""
+    out, results, _ = grid_run
+    rec = results["recommendation"]
+    cell = next(c for c in results["grid"]["cells"] if c["name"] == rec["cell"])
+    lever = next(lev for lev in results["levers"] if lev["name"] == rec["lever"])
+    assert lever["score"] == cell["score"] and cell["score"]["mean"] < 0.99
+    passed = CliRunner().invoke(main, ["report", str(out), "--fail-under", f"{cell['score']['mean'] - 1e-6:.6f}"])
+    assert passed.exit_code == 0, passed.output
+    failed = CliRunner().invoke(main, ["report", str(out), "--fail-under", f"{cell['score']['mean'] + 0.01:.4f}"])
+    assert failed.exit_code == 3 and rec["lever"] in failed.output, failed.output
+
+
 # --- an endpoint without weights: prompt and retrieval only -------------------------------------------------------
 
 @pytest.mark.skipif(katan_missing() is not None, reason=katan_missing() or "")
