@@ -158,9 +158,10 @@ def analyse_grid(models: list[tuple[str, dict, list[dict], dict, list[dict]]], r
     order = {label: i for i, (label, *_) in enumerate(models)}
 
     def cheapest_first(cell: dict) -> tuple:  # within a lever, the cheaper model is the simpler choice
-        cost = cell.get("cost") or {}
-        per_call = cost.get("cost_per_1k_calls", cost.get("seconds_per_call"))
-        return (per_call if per_call is not None else float("inf"), order[cell["model"]])
+        cost = cell.get("cost") or {}  # priced cells by money, then unpriced ones by seconds (never the two mixed)
+        if cost.get("cost_per_1k_calls") is not None:
+            return (0, cost["cost_per_1k_calls"], order[cell["model"]])
+        return (1, cost.get("seconds_per_call", float("inf")), order[cell["model"]])
 
     summaries, money = [], {}
     for cell in sorted(cells, key=cheapest_first):

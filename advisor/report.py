@@ -104,7 +104,7 @@ def grid_view(r: dict) -> dict | None:
     cells = {(c["model"], c["lever"]): c for c in grid["cells"]}
     front, chosen = set(grid["pareto"]), r["recommendation"].get("cell")
     missing = {"name": None, "status": "not run", "reason": "not in this run"}
-    rows = [{"label": m["label"], "model": m["model"], "own": m["recommendation"],
+    rows = [{"label": m["label"], "model": m["model"], "own": m["recommendation"], "warnings": m["warnings"],
              "cells": [dict(cell, pareto=cell["name"] in front, chosen=cell["name"] == chosen)
                        for cell in (cells.get((m["label"], lever), missing) for lever in levers)]}
             for m in grid["models"]]

@@ -228,6 +228,20 @@ def test_the_report_and_the_terminal_show_the_grid(grid_run) -> None:
     assert (out / "report.html").read_text(encoding="utf-8").count("data-cell=") == first.count("data-cell=")
 
 
+def test_the_report_lists_the_other_models_warnings(grid_run, tmp_path) -> None:
+    from advisor.compare import load_predictions
+    from advisor.report import render_report
+
+    out, results, _ = grid_run
+    results = json.loads(json.dumps(results))
+    other = next(m for m in results["grid"]["models"] if m["label"] != results["recommendation"]["model"])
+    other["warnings"].append({"code": "overfitting", "message": "finetune: train loss fell far below dev loss"})
+    html_path, _ = render_report(results, load_predictions(out, results), tmp_path)
+    page = html_path.read_text(encoding="utf-8")
+    assert "Warnings on the other models" in page
+    assert f"<strong>{other['label']}</strong>: <code>overfitting</code> finetune: train loss fell" in page
+
+
 def test_the_ci_gate_reads_the_recommended_cell(grid_run) -> None:
     """--fail-under gates on the recommended cell: its lever's score in the top level (the recommended model's run)
     is the cell's score."""
@@ -265,6 +279,12 @@ def test_an_endpoint_without_weights_runs_prompt_and_retrieval_and_says_why_not_
     assert cells["served + prompt"]["status"] == "ok" and cells["served + retrieval"]["status"] == "ok"
     assert cells["served + finetune"]["status"] == "skipped" and "weights" in cells["served + finetune"]["reason"]
     assert results["grid"]["models"][1]["model"]["kind"] == "openai"
+    page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert re.search(r'class="cell skipped" data-cell="served \+ finetune">\s*<span class="badge badge-skipped">'
+                     r'skipped</span> <span class="reason small">[^<]*weights', page)
+    md = (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+    served = next(line for line in md.splitlines() if line.startswith("| served |"))
+    assert served.count(" · $") == 2 and "skipped: " in served and "weights" in served
     assert len(results["grid"]["comparisons"]) == 5 * 4 // 2  # skipped cells are not compared
     assert all("served + finetune" not in (c["a"], c["b"]) for c in results["grid"]["comparisons"])
 
