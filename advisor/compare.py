@@ -1,4 +1,5 @@
-"""The comparison: load the task, run every lever on the same model and eval set, score, compare, decide."""
+"""The comparison: load the task, run every lever on the same model (or on every model of a grid) and eval set,
+score, compare, decide."""
 from __future__ import annotations
 
 import functools
@@ -453,7 +454,7 @@ def run_model(loaded: Loaded, task: Task, label: str | None, split: tuple[list[E
               run_dir: Path, reporter: Reporter, embedder_factory, timings: dict[str, float],
               data_found: list[Checked]) -> ModelRun:
     """Every lever on one model (task.model): load it, run, score and analyse the levers, as a single-model run
-    does. The data checks are the model's business only once: `data_found` holds them after the first model."""
+    does. The data checks do not depend on the model: they run with the first model and `data_found` keeps them."""
     import torch
 
     torch.manual_seed(task.seed)  # every model starts from the same seed
