@@ -247,6 +247,30 @@ def grid_table(results: dict) -> Table:
     return table
 
 
+def plan_table(model_plan) -> Table:  # type: ignore[no-untyped-def]
+    """`compare --plan`: one row per lever, and the total."""
+    cal = model_plan.calibration
+    title = f"Plan for {_text(model_plan.model)}" + (f" ({_text(model_plan.label)})" if model_plan.label else "")
+    if cal is not None:
+        title += (f": {1 / cal.prefill:,.0f} prompt tok/s, {1 / cal.decode:,.0f} generated tok/s, "
+                  f"{1 / cal.train:,.0f} training tok/s measured here in {cal.seconds:.0f} s")
+    table = Table(title=title, title_justify="left")
+    for col in ("lever", "generations", "prompt tokens", "training steps", "training tokens", "about"):
+        table.add_column(col, justify="left" if col == "lever" else "right")
+    total = 0.0
+    for p in model_plan.levers:
+        if p.status != "runs":
+            table.add_row(p.lever, _text(p.status), "", "", "", "")
+            continue
+        total += p.minutes or 0.0
+        table.add_row(p.lever, f"{p.generations:,}", f"{p.prompt_tokens:,.0f}", f"{p.train_steps:,}" if p.train_steps else "",
+                      f"{p.train_tokens:,}" if p.train_tokens else "",
+                      "endpoint: the server's speed" if p.minutes is None else f"{p.minutes:.1f} min")
+    if cal is not None:
+        table.add_row("total", "", "", "", "", f"{total:.1f} min")
+    return table
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="advise")
 def main() -> None:
@@ -275,13 +299,22 @@ def _quiet_libraries() -> None:
                    "and the lever marked undertrained. Budgets that shape a score are steps (max_steps).")
 @click.option("--fail-under", type=_Score(), help=_FAIL_UNDER_HELP)
 @click.option("--junit", type=_NonEmptyPath(), help=_JUNIT_HELP)
+@click.option("--plan", is_flag=True, help="Print each lever's planned work and estimated minutes (from a short "
+                                           "calibration on this machine), then stop: nothing is run or written.")
 def compare(task_file: Path, out: Path | None, levers: list[str] | None, limit: int | None, seed: int | None, fresh: bool,
-            max_train_minutes: float | None, fail_under: float | None = None, junit: Path | None = None) -> None:
+            max_train_minutes: float | None, fail_under: float | None = None, junit: Path | None = None,
+            plan: bool = False) -> None:
     """Benchmark the levers on TASK_FILE and write results.json and report.html.
 
     Exit codes: 0 done, 2 bad input, 3 the --fail-under gate failed (everything was written), 1 a bug."""
     from .compare import compare as run_compare
 
+    if plan:
+        from .plan import make_plan
+
+        for model_plan in make_plan(task_file, levers, limit, seed, reporter=RichReporter()):
+            console.print(plan_table(model_plan))
+        return
     if junit is not None:
         from .gate import check_junit_path
 

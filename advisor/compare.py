@@ -241,7 +241,8 @@ def make_backend(task: Task, reporter: Reporter):
     an endpoint without `weights`): see backends.make_backend."""
     from .backends import make_backend as build
 
-    return build(task.model, task.base_dir, task.task_file, reporter, batch_size=task.generation.batch_size)
+    return build(task.model, task.base_dir, task.task_file, reporter, batch_size=task.generation.batch_size,
+                 precision=task.generation.precision)
 
 
 def _generate(bench: Bench, variant: Variant, examples: list[Example], description: str):
@@ -532,7 +533,7 @@ def compare(task_path: str | Path, out: str | Path | None = None, levers: list[s
     def embedder_factory():  # one embedder for every model: retrieval's index and the data checks are shared
         from .backends.embedder import Embedder
 
-        return Embedder(task.levers.retrieval.embedder, reporter=reporter)
+        return Embedder(task.levers.retrieval.embedder, reporter=reporter, cache_dir=run_dir / "cache")
 
     found: list[Checked] = []
     runs = []

@@ -105,7 +105,8 @@ class Judges:
         identity, found = resolve_model(spec.model, base, where, file or self.task.task_file, self.reporter)
         if str(found) == str(getattr(self.candidate, "where", None)):
             return self.candidate
-        backend = LocalBackend(found, batch_size=self.task.generation.batch_size)
+        backend = LocalBackend(found, batch_size=self.task.generation.batch_size,
+                               precision=self.task.generation.precision)
         backend.description = identity
         return backend
 
@@ -125,7 +126,7 @@ class Judges:
                                f"judging {len(conversations)} answers ({self._names.get(id(spec), 'llm_judge')})")
         usage.answered += len(self.cache) - before
         for conversation, g in zip(conversations, gens):  # each distinct prompt once, cached or not
-            key = generation_key(backend.identity, None, conversation, spec.max_tokens)
+            key = generation_key(backend.generation_identity, None, conversation, spec.max_tokens)
             if key not in self._seen:
                 self._seen.add(key)
                 usage.judged += 1

@@ -241,6 +241,8 @@ class CombinedOptions(_Strict):
 
     enabled: Flag = True
     distractors: Whole = Field(1, ge=0, le=10, description="random chunks added to each training context")
+    distractor_tokens: Whole = Field(64, ge=8, le=4096, description="a distractor keeps only its first N embedder "
+                                      "tokens: noise to ignore needs no whole chunk, and shorter rows train faster")
     oracle_free_share: Number = Field(0.2, ge=0, le=1, description="share of training rows whose context is distractors only")
     max_steps: int | None = Field(None, ge=1, le=10**9, strict=True, description="this lever's step budget (its rows are longer); default: "
                                                           "levers.finetune.max_steps")
@@ -283,6 +285,10 @@ class GenerationOptions(_Strict):
     batch_size: Union[Literal["auto"], Annotated[int, Field(ge=1, le=512)]] = Field(
         "auto", description="rows per generation batch; auto: as many as a quarter of free memory holds, up to "
                             "32 on CPU and 256 on a GPU")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="what a local model generates in; auto: bf16 on a GPU and on CPUs with native bf16 "
+                            "(AMX / AVX512-BF16) for models with hidden size >= 512, else fp32. Training keeps fp32 "
+                            "weights either way")
 
     @field_validator("batch_size", mode="before")
     @classmethod

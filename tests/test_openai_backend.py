@@ -129,7 +129,7 @@ class KillServerAfter:
 
     def __init__(self, backend: OpenAIBackend, server: Katan, n: int):
         self.backend, self.server, self.n, self.saved = backend, server, n, 0
-        self.identity, self.kind = backend.identity, backend.kind
+        self.identity, self.generation_identity, self.kind = backend.identity, backend.generation_identity, backend.kind
 
     def count_tokens(self, text: str) -> int:
         return self.backend.count_tokens(text)

@@ -15,7 +15,7 @@ __all__ = ["Backend", "TrainableBackend", "is_trainable", "make_backend"]
 
 
 def make_backend(model, base_dir: Path, task_file: Path | str | None, reporter: Reporter,
-                 batch_size: int | str = "auto", field: str = "model",
+                 batch_size: int | str = "auto", field: str = "model", precision: str = "auto",
                  ) -> tuple[Backend, Callable[[], TrainableBackend] | None]:
     """The generation backend for `model` (a local folder or Hugging Face id, or a spec.EndpointModel), and a
     factory of the backend whose weights can be trained: the backend itself for local weights, a local copy of an
@@ -26,7 +26,7 @@ def make_backend(model, base_dir: Path, task_file: Path | str | None, reporter: 
         from .local import LocalBackend
 
         identity, where = resolve_model(model, base_dir, field, task_file, reporter)
-        backend = LocalBackend(where, batch_size=batch_size, description=identity)
+        backend = LocalBackend(where, batch_size=batch_size, description=identity, precision=precision)
         return backend, lambda: backend
     from .openai_compat import OpenAIBackend
 
@@ -39,6 +39,6 @@ def make_backend(model, base_dir: Path, task_file: Path | str | None, reporter: 
         from .local import LocalBackend
 
         ident, where = resolve_model(model.weights, base_dir, f"{field}.weights", task_file, reporter)
-        return LocalBackend(where, batch_size=batch_size, description=ident)
+        return LocalBackend(where, batch_size=batch_size, description=ident, precision=precision)
 
     return endpoint, local_copy

@@ -29,7 +29,8 @@ class Generation:
 class Backend(Protocol):
     """What every lever generates through: a model answering chat conversations, greedily."""
 
-    identity: str  # stable id of the weights/endpoint, part of every cache key
+    identity: str  # stable id of the weights/endpoint, part of every cache key (adapters, generations)
+    generation_identity: str  # identity plus what else changes generated text (a local model's precision)
     kind: str  # "local" | "openai": recorded in results.json; code asks `is_trainable`, never the kind
     description: str  # what the user named (a model id, or "name at url"), for people: results.json, the report
 
@@ -89,7 +90,7 @@ def generate_cached(
     context=None,
 ) -> list[Generation]:
     """Generate what the cache lacks, saving each batch as it finishes, so a killed run resumes."""
-    keys = [generation_key(backend.identity, adapter_id, c, max_new_tokens) for c in conversations]
+    keys = [generation_key(backend.generation_identity, adapter_id, c, max_new_tokens) for c in conversations]
     results: dict[int, Generation] = {}
     for i, key in enumerate(keys):
         hit = cache.get(key)

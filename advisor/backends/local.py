@@ -56,7 +56,7 @@ class LocalBackend:
     kind = "local"
 
     def __init__(self, where: Path | str, batch_size: int | str = "auto", device: str | None = None,
-                 description: str | None = None):
+                 description: str | None = None, precision: str = "auto"):
         from transformers import AutoTokenizer
 
         self.where = where
@@ -69,13 +69,15 @@ class LocalBackend:
             raise UserError(None, "model", f"cannot load model {where}: {str(err).splitlines()[0]}",
                             "offline? point `model:` at a local folder or use the bundled default") from None
         self._model = None  # loaded on first use: a warm rerun answered from the cache never loads it
+        self._inference = None  # the bf16 copy generation uses, when `precision` resolves to bf16
+        self._precision = precision
         if self.tokenizer.chat_template is None:
             raise UserError(None, "model", f"{where} has no chat template", "use an instruction-tuned (chat) model")
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.stop_ids = self._stop_ids()
-        self.identity = f"local:{fingerprint_folder(where)}"
+        self.identity = f"local:{fingerprint_folder(where)}"  # the weights: adapters trained on them are keyed by it
         self.description = description or self.identity  # make_backend passes the model id the task names
         self._active = None  # a PeftModel while an adapter is attached
 
@@ -84,7 +86,7 @@ class LocalBackend:
         if self._model is None:
             from transformers import AutoModelForCausalLM
 
-            dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+            dtype = torch.bfloat16 if self.device == "cuda" and self._precision != "fp32" else torch.float32
             self._model = AutoModelForCausalLM.from_pretrained(self.where, dtype=dtype).to(self.device)
             self._model.eval()
         return self._model
@@ -92,6 +94,40 @@ class LocalBackend:
     @model.setter
     def model(self, value) -> None:
         self._model = value
+
+    @property
+    def precision(self) -> str:
+        """What generation computes in: `precision` as asked, or for auto bf16 where the hardware has it (CUDA, a
+        CPU with AMX/AVX512-BF16 and a model wide enough to gain), else fp32. Training keeps the fp32 weights."""
+        if self._precision == "auto":
+            from .training import bf16_autocast_ok
+
+            self._precision = "bf16" if bf16_autocast_ok(self.device, self._hidden_size()) else "fp32"
+        return self._precision
+
+    @property
+    def generation_identity(self) -> str:
+        """The weights and the precision: bf16 answers can differ from fp32 ones, so they are cached apart."""
+        return self.identity if self.precision == "fp32" else f"{self.identity}:{self.precision}"
+
+    def _hidden_size(self) -> int:
+        from transformers import AutoConfig
+
+        config = self._model.config if self._model is not None else AutoConfig.from_pretrained(self.where)
+        return int(getattr(config, "hidden_size", 0) or 0)
+
+    @property
+    def inference_model(self):
+        """The model generation runs: the fp32 one, or a bf16 copy of it (loaded from the same weights, kept beside
+        the fp32 model that training updates; on CUDA the base model is already bf16)."""
+        if self.precision == "fp32" or self.device == "cuda":
+            return self.model
+        if self._inference is None:
+            from transformers import AutoModelForCausalLM
+
+            self._inference = AutoModelForCausalLM.from_pretrained(self.where, dtype=torch.bfloat16).to(self.device)
+            self._inference.eval()
+        return self._inference
 
     @property
     def n_parameters(self) -> int:
@@ -113,12 +149,12 @@ class LocalBackend:
         """`batch_size`, or for auto the rows whose KV cache and prefill activations fit the memory budget."""
         if self.batch_size != "auto":
             return int(self.batch_size)
-        cfg = self.model.config
+        cfg = self.inference_model.config
         heads = cfg.num_attention_heads
         head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // heads
         kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
         width = prompt_tokens + max_new_tokens
-        size = next(self.model.parameters()).element_size()
+        size = next(self.inference_model.parameters()).element_size()
         kv = 2 * cfg.num_hidden_layers * kv_heads * head_dim * width * size
         prefill = prompt_tokens * (4 * cfg.hidden_size + getattr(cfg, "intermediate_size", 4 * cfg.hidden_size)
                                    + heads * prompt_tokens) * size
@@ -149,14 +185,19 @@ class LocalBackend:
         """Generate through a saved LoRA adapter, then detach it and restore the base model."""
         from peft import PeftModel
 
-        peft_model = PeftModel.from_pretrained(self.model, str(adapter_dir)).to(self.device)
+        base = self.inference_model
+        peft_model = PeftModel.from_pretrained(base, str(adapter_dir)).to(self.device)
         peft_model.eval()
         self._active = peft_model
         try:
             yield
         finally:
             self._active = None
-            self.model = peft_model.unload()
+            bare = peft_model.unload()
+            if base is self._inference:
+                self._inference = bare
+            else:
+                self.model = bare
 
     def _generate_batch(self, rows: list[list[int]], max_new_tokens: int) -> tuple[torch.Tensor, int]:
         """Greedy generation for one batch; returns the output ids and where the new tokens start.
@@ -165,11 +206,12 @@ class LocalBackend:
         run once and its KV cache shared by every row; each row's own suffix is left-padded after it, and
         position ids follow the attention mask, so the answers equal an unshared run's (32/32 in
         benchmarks/bench_gen.py) while prefill work drops by the shared share."""
-        model, pad = self._active or self.model, self.tokenizer.pad_token_id
+        model, pad = self._active or self.inference_model, self.tokenizer.pad_token_id
         shared = min(len(os.path.commonprefix(rows)), min(map(len, rows)) - 1)  # every row keeps a token to feed
         cache = None
         if shared >= MIN_SHARED_PREFIX and len(rows) > 1:
-            cache = model(input_ids=torch.tensor([rows[0][:shared]], device=self.device), use_cache=True).past_key_values
+            cache = model(input_ids=torch.tensor([rows[0][:shared]], device=self.device), use_cache=True,
+                          logits_to_keep=1).cache
             if isinstance(cache, DynamicCache):
                 cache.batch_repeat_interleave(len(rows))
             else:  # sliding-window or hybrid caches: no sharing

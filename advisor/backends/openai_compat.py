@@ -86,6 +86,7 @@ class OpenAIBackend:
         self.base_url = redact(self._url)
         self.name = spec.name
         self.identity = f"openai:{self.base_url}/{self.name}"
+        self.generation_identity = self.identity
         self.description = redact(f"{self.name} at {self.base_url}")
         self.concurrency = spec.concurrency
         self.max_retries = spec.max_retries

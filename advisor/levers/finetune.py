@@ -15,7 +15,7 @@ from ..data import Example
 from ..runs import read_json, stable_hash, write_json
 from . import registry
 from .base import Bench, CurvePoint, Prepared, Variant, chat
-from .retrieval import RetrievalIndex, retrieval_builder
+from .retrieval import RetrievalIndex, head, retrieval_builder
 
 LEARNING_CURVE_FRACTIONS = (0.25, 0.5)
 
@@ -198,6 +198,20 @@ class FinetuneLever:
         return prepare_finetune(bench, self.name, prompts, prompts, label, bench.task.levers.finetune.max_steps)
 
 
+def raft_context(texts: list[str], chunks: list[str], opts, rng: random.Random, tokenizer) -> list[str]:
+    """A training row's context (RAFT): the retrieved chunks plus `opts.distractors` random others, or for a share
+    `opts.oracle_free_share` of rows distractors only (learn to cope without the answer in context), shuffled. Each
+    distractor is cut to its first `opts.distractor_tokens` tokens, so rows stay short."""
+    pool = [t for t in chunks if t not in texts]
+    noise = rng.sample(pool, min(opts.distractors, len(pool)))
+    if rng.random() < opts.oracle_free_share:
+        noise = rng.sample(pool, min(len(texts) + opts.distractors, len(pool)))
+        texts = []
+    mixed = texts + [head(t, tokenizer, opts.distractor_tokens) for t in noise]
+    rng.shuffle(mixed)
+    return mixed
+
+
 class CombinedLever:
     """RAFT-style: train with the retrieved chunks plus distractors in the prompt; evaluate with retrieval."""
 
@@ -220,14 +234,7 @@ class CombinedLever:
         rng = random.Random(bench.task.seed)
 
         def with_distractors(example: Example, texts: list[str]) -> list[str]:
-            pool = [c.text for c in index.chunks if c.text not in texts]
-            noise = rng.sample(pool, min(opts.distractors, len(pool)))
-            if rng.random() < opts.oracle_free_share:  # no relevant context: learn to cope
-                noise = rng.sample(pool, min(len(texts) + opts.distractors, len(pool)))
-                texts = []
-            mixed = texts + noise
-            rng.shuffle(mixed)
-            return mixed
+            return raft_context(texts, [c.text for c in index.chunks], opts, rng, index.embedder.tokenizer)
 
         keep = bench.task.levers.finetune.keep_instruction
         train_prompt = retrieval_builder(bench, index, k, "user", extra=with_distractors, with_instruction=keep)

@@ -64,6 +64,17 @@ def chunk_documents(docs: list[Document], tokenizer, size: int, overlap: int) ->
     return [c for c in chunks if c.text]
 
 
+def head(text: str, tokenizer, tokens: int) -> str:
+    """The first `tokens` tokens of `text`, cut back to a word boundary (the whole text when it is that short)."""
+    offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    if len(offsets) <= tokens:
+        return text
+    end = offsets[tokens][0]  # where the first token past the budget starts
+    while end > 0 and not text[end - 1].isspace():  # don't end mid-word
+        end -= 1
+    return text[:end].rstrip() or text[:offsets[tokens][0]].rstrip()
+
+
 class RetrievalIndex:
     """A FAISS index over corpus chunks, cached in the run dir by content hash."""
 

@@ -1,0 +1,106 @@
+"""What issue 13's speed work changed, held in place: generation precision, embeddings cached on disk (a warm rerun
+loads neither embedder nor model), and `compare --plan`."""
+from __future__ import annotations
+
+import json
+
+import torch
+from click.testing import CliRunner
+
+from advisor.backends.local import LocalBackend
+from advisor.cli import main
+from conftest import write_task
+
+
+def test_precision_auto_is_fp32_for_a_narrow_model_and_keeps_the_cache_key(tiny_model):
+    backend = LocalBackend(tiny_model)
+    assert backend.precision == "fp32"  # hidden 64: bf16 would not pay, whatever the CPU
+    assert backend.generation_identity == backend.identity
+    assert backend.inference_model is backend.model
+
+
+def test_bf16_generates_from_a_copy_and_keeps_training_weights_fp32(tiny_model, tmp_path):
+    fp32 = LocalBackend(tiny_model, precision="fp32")
+    bf16 = LocalBackend(tiny_model, precision="bf16")
+    assert bf16.identity == fp32.identity  # adapters are keyed by the weights: shared
+    assert bf16.generation_identity != fp32.generation_identity  # answers may differ: cached apart
+    convs = [[{"role": "user", "content": f"Question {i}?"}] for i in range(3)]
+    out = bf16.generate(convs, 4, lambda *_: None)
+    assert len(out) == 3 and all(g.output_tokens >= 1 for g in out)
+    assert next(bf16.inference_model.parameters()).dtype == torch.bfloat16
+    assert next(bf16.model.parameters()).dtype == torch.float32
+
+    from peft import LoraConfig, get_peft_model
+
+    peft = get_peft_model(bf16.model, LoraConfig(r=4, target_modules="all-linear"))
+    peft.save_pretrained(tmp_path / "adapter")
+    bf16.model = peft.unload()
+    inference = bf16.inference_model
+    with bf16.adapter(tmp_path / "adapter"):  # the adapter goes on the bf16 copy, and comes off again
+        assert bf16._active is not None
+        assert len(bf16.generate(convs, 4, lambda *_: None)) == 3
+    assert bf16._active is None and not hasattr(bf16.inference_model, "peft_config")
+    assert type(bf16.inference_model) is type(inference)
+    assert next(bf16.model.parameters()).dtype == torch.float32
+
+
+def test_a_warm_rerun_loads_no_model_and_no_embedder(tmp_path, tiny_model, monkeypatch):
+    task = write_task(tmp_path / "task", str(tiny_model))
+    out = tmp_path / "run"
+    runner = CliRunner()
+    first = runner.invoke(main, ["compare", str(task), "--out", str(out), "--levers", "prompt,retrieval"])
+    assert first.exit_code == 0, first.output
+    before = json.loads((out / "results.json").read_text())
+    cached = (out / "cache").glob("embeddings-*.jsonl")
+    assert sum(1 for f in cached for _ in f.open()) > 24  # train and eval inputs, chunks, queries
+
+    from advisor.backends import embedder, local
+
+    def refuse(*_a, **_k):
+        raise AssertionError("a warm rerun loaded a model")
+
+    monkeypatch.setattr(local.LocalBackend, "model", property(refuse))
+    monkeypatch.setattr(embedder.Embedder, "model", property(refuse))
+    second = runner.invoke(main, ["compare", str(task), "--out", str(out), "--levers", "prompt,retrieval"])
+    assert second.exit_code == 0, second.output
+    after = json.loads((out / "results.json").read_text())
+    assert after["recommendation"] == before["recommendation"]
+    assert [lev["score"] for lev in after["levers"]] == [lev["score"] for lev in before["levers"]]
+
+
+def test_damaged_embedding_cache_rows_are_recomputed(tmp_path, tiny_model):
+    from advisor.backends.embedder import Embedder
+
+    emb = Embedder(cache_dir=tmp_path)
+    first = emb(["the bakery opens at 6:30", "Marta Ilves"])
+    (store,) = tmp_path.glob("embeddings-*.jsonl")
+    rows = store.read_text().splitlines()
+    store.write_text(rows[0].replace('"b64": "', '"b64": "!!') + "\n" + rows[1][:20] + "\n")  # bad base64, torn line
+    again = Embedder(cache_dir=tmp_path)(["the bakery opens at 6:30", "Marta Ilves"])
+    assert again.shape == (2, 384)
+    assert abs(again - first).max() < 1e-5
+
+
+def test_plan_counts_the_work_without_running_it(tmp_path, tiny_model):
+    task = write_task(tmp_path / "task", str(tiny_model))
+    result = CliRunner().invoke(main, ["compare", str(task), "--plan"])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "task" / "runs").exists() and not (tmp_path / "runs").exists()
+    lines = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.count("│") > 3}
+    assert {"prompt", "retrieval", "finetune", "retrieval+…", "total"} <= set(lines) | {"retrieval+…"}
+    assert "min" in lines["total"]
+
+
+def test_planned_generations_bound_what_a_run_generates(tmp_path, tiny_model):
+    from advisor.compare import compare
+    from advisor.plan import make_plan
+
+    task = write_task(tmp_path / "task", str(tiny_model))
+    (plan,) = make_plan(task, ["prompt", "retrieval"])
+    planned = {p.lever: p.generations for p in plan.levers}
+    compare(task, out=tmp_path / "run", levers=["prompt", "retrieval"])
+    made = sum(1 for _ in (tmp_path / "run" / "cache" / "generations.jsonl").open())
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    evals = results["task"]["sizes"]["eval"]
+    assert made <= planned["prompt"] + planned["retrieval"]  # an upper bound: survivors may be fewer
+    assert made >= 2 * evals and planned["prompt"] >= evals + 16
