@@ -286,9 +286,8 @@ class GenerationOptions(_Strict):
         "auto", description="rows per generation batch; auto: as many as a quarter of free memory holds, up to "
                             "32 on CPU and 256 on a GPU")
     precision: Literal["auto", "fp32", "bf16"] = Field(
-        "auto", description="what a local model generates in; auto: bf16 on a GPU and on CPUs with native bf16 "
-                            "(AMX / AVX512-BF16) for models with hidden size >= 512, else fp32. Training keeps fp32 "
-                            "weights either way")
+        "auto", description="what a local model generates in; auto: bf16 on a GPU, fp32 on a CPU (bf16 there is "
+                            "opt-in, for CPUs with AMX / AVX512-BF16). Training keeps fp32 weights either way")
 
     @field_validator("batch_size", mode="before")
     @classmethod

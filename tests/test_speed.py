@@ -12,9 +12,9 @@ from advisor.cli import main
 from conftest import write_task
 
 
-def test_precision_auto_is_fp32_for_a_narrow_model_and_keeps_the_cache_key(tiny_model):
-    backend = LocalBackend(tiny_model)
-    assert backend.precision == "fp32"  # hidden 64: bf16 would not pay, whatever the CPU
+def test_precision_auto_is_fp32_on_cpu_and_keeps_the_cache_key(tiny_model):
+    backend = LocalBackend(tiny_model, device="cpu")
+    assert backend.precision == "fp32"
     assert backend.generation_identity == backend.identity
     assert backend.inference_model is backend.model
 
