@@ -336,7 +336,8 @@ def prefer_variant(names: list[str], scores: dict[int, np.ndarray], running: dic
 
 def choose_variant(bench: Bench, lever_name: str, variants: list[Variant]) -> tuple[Variant, list[dict]]:
     """Successive halving on dev: every variant on the first SCREEN_ROWS dev rows; the best SURVIVORS and the
-    cheapest variant (fewest prompt tokens) of the better half on all of dev. The best dev score wins unless a cost
+    cheapest variant (fewest prompt tokens) of the better half on all of dev, unless the screen already shows it
+    significantly worse than the leader (paired test on the screen rows). The best dev score wins unless a cost
     difference is material (`prefer_variant`). Every lever gets the same budget; each variant's dev score, and
     the reason for the choice, are kept for the report."""
     if len(variants) == 1:
@@ -364,7 +365,13 @@ def choose_variant(bench: Bench, lever_name: str, variants: list[Variant]) -> tu
     ranked = sorted(rows, key=lambda i: (-rows[i]["score"], *cost_key(i)))  # ties go to the shorter prompt
     cheapest = min(ranked[: (len(ranked) + 1) // 2], key=cost_key)  # cheapest of the better half
     if len(screen) < len(bench.dev):
+        leader = scores[ranked[0]]
         for i in dict.fromkeys(ranked[:SURVIVORS] + [cheapest]):
+            if i != ranked[0] and stats.compare_levers("variant", scores[i], "leader", leader, pass_fail=False,
+                                                       seed=bench.task.seed).verdict == "worse":
+                # already shown worse than the leader on the screen rows: the rest of dev cannot change the choice
+                rows[i]["dropped"] = f"significantly worse than {variants[ranked[0]].name} on the {len(screen)} screen rows"
+                continue
             rows[i].update(score=round(dev_score(i, bench.dev), 4), dev_rows=len(bench.dev))
     full = [i for i in rows if rows[i]["dev_rows"] == len(bench.dev)]
     chosen, because = prefer_variant([v.name for v in variants], {i: scores[i] for i in full},

@@ -10,11 +10,11 @@ import math
 import time
 from dataclasses import dataclass
 
+from .compare import SCREEN_ROWS, SURVIVORS
 from .data import Example
 from .levers import registry
 from .spec import Task
 
-SCREEN_ROWS, SURVIVORS = 16, 2  # compare's dev budget (kept equal to compare.SCREEN_ROWS / SURVIVORS: tested)
 
 
 @dataclass
@@ -80,7 +80,8 @@ def _mean(values: list[float]) -> float:
 
 
 def dev_generations(variants: int, dev: int) -> int:
-    """compare.choose_variant's budget: every variant on the screen rows, the survivors on the rest of dev."""
+    """compare.choose_variant's budget at most: every variant on the screen rows, the survivors on the rest of dev
+    (fewer when the screen already shows a survivor worse than the leader)."""
     if variants <= 1:
         return 0
     screen = min(SCREEN_ROWS, dev)

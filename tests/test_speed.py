@@ -104,3 +104,38 @@ def test_planned_generations_bound_what_a_run_generates(tmp_path, tiny_model):
     evals = results["task"]["sizes"]["eval"]
     assert made <= planned["prompt"] + planned["retrieval"]  # an upper bound: survivors may be fewer
     assert made >= 2 * evals and planned["prompt"] >= evals + 16
+
+
+def test_the_screen_stops_a_variant_already_shown_worse(tmp_path, tiny_model, monkeypatch):
+    """Three variants on 40 dev rows: 'bad' loses every screen row to 'good', so it is not run on the rest of dev;
+    'close' is not shown worse and is."""
+    from types import SimpleNamespace
+
+    from advisor import compare as cmp
+    from advisor.backends.base import Generation
+    from advisor.data import Example
+    from advisor.levers.base import Variant
+    from advisor.spec import load_task
+
+    task = load_task(write_task(tmp_path / "task", str(tiny_model)))
+    dev = [Example(f"d{i}", f"question {i}", "answer") for i in range(40)]
+    variants = [Variant(name, lambda exs: exs) for name in ("good", "bad", "close")]
+    asked: dict[str, int] = {}
+    per_row = {"good": lambda i: 1.0, "bad": lambda i: 0.0, "close": lambda i: float(i % 8 != 0)}  # loses 2 of 16
+
+    def fake_generate(bench, variant, examples, description):
+        asked[variant.name] = asked.get(variant.name, 0) + len(examples)
+        return [Generation(variant.name + "|" + e.id, 10, 2, 0.01) for e in examples]
+
+    def fake_score(bench, rubric, gens, examples):
+        return {"total": [per_row[g.text.split("|")[0]](int(g.text.split("|d")[1])) for g in gens]}
+
+    monkeypatch.setattr(cmp, "_generate", fake_generate)
+    monkeypatch.setattr(cmp, "_score", fake_score)
+    bench = SimpleNamespace(dev=dev, task=task, rubric=None)
+    chosen, rows = cmp.choose_variant(bench, "prompt", variants)
+    assert chosen.name == "good"
+    assert asked == {"good": 16 + 40, "bad": 16, "close": 16 + 40}
+    bad = next(r for r in rows if r["variant"] == "bad")
+    assert bad["dev_rows"] == 16 and "significantly worse than good" in bad["dropped"]
+    assert all("dropped" not in r for r in rows if r["variant"] != "bad")
