@@ -18,6 +18,18 @@ from .scoring import Rubric
 from .spec import Task
 
 
+def summary_of(record: dict, risks_measured: bool) -> LeverSummary:
+    """What decide needs of a lever record or a grid cell (fields added later are read with .get)."""
+    score, cost = record.get("score") or {}, record.get("cost") or {}
+    return LeverSummary(name=record["name"], status=record["status"], reason=record.get("reason"),
+                        mean=score.get("mean"), ci_low=score.get("ci_low"), ci_high=score.get("ci_high"),
+                        criteria=record.get("criteria", {}), cost_per_1k_calls=cost.get("cost_per_1k_calls"),
+                        one_off_cost=cost.get("one_off_cost"), input_tokens_per_call=cost.get("input_tokens_per_call"),
+                        risks=list(record.get("risks") or []), risks_measured=risks_measured,
+                        undertrained=bool(record.get("undertrained", False)),
+                        undertrained_note=record.get("undertrained_note"))
+
+
 def task_prices(task: Task) -> costmodel.Prices:
     """The task's `costs` settings as the cost model reads them (lever costs and prompt-variant choice alike)."""
     c = task.costs
@@ -101,15 +113,8 @@ def recommend_from_results(levers: list[dict], comparisons: list[dict], warnings
     summaries, lever_costs, recall = [], {}, None
     for lev in levers:
         ok = lev["status"] == "ok"
-        score, cost = lev.get("score") or {}, lev.get("cost") or {}
-        summaries.append(LeverSummary(name=lev["name"], status=lev["status"], reason=lev.get("reason"),
-                                      mean=score.get("mean"), ci_low=score.get("ci_low"), ci_high=score.get("ci_high"),
-                                      criteria=lev.get("criteria", {}), cost_per_1k_calls=cost.get("cost_per_1k_calls"),
-                                      one_off_cost=cost.get("one_off_cost"),
-                                      input_tokens_per_call=cost.get("input_tokens_per_call"),
-                                      risks=list(lev.get("risks") or []), risks_measured="risks" in lev,
-                                      undertrained=bool(lev.get("undertrained", False)),
-                                      undertrained_note=lev.get("undertrained_note")))
+        cost = lev.get("cost") or {}
+        summaries.append(summary_of(lev, risks_measured="risks" in lev))
         if ok and cost.get("cost_per_1k_calls") is not None:
             lever_costs[lev["name"]] = costmodel.LeverCost(cost["cost_per_1k_calls"], cost.get("one_off_cost"),
                                                            cost.get("monthly_cost"))
@@ -165,14 +170,8 @@ def analyse_grid(models: list[tuple[str, dict, list[dict], dict, list[dict]]], r
 
     summaries, money = [], {}
     for cell in sorted(cells, key=cheapest_first):
-        score, cost = cell.get("score") or {}, cell.get("cost") or {}
-        summaries.append(LeverSummary(name=cell["name"], status=cell["status"], reason=cell.get("reason"),
-                                      mean=score.get("mean"), ci_low=score.get("ci_low"), ci_high=score.get("ci_high"),
-                                      criteria=cell.get("criteria", {}), cost_per_1k_calls=cost.get("cost_per_1k_calls"),
-                                      one_off_cost=cost.get("one_off_cost"),
-                                      input_tokens_per_call=cost.get("input_tokens_per_call"),
-                                      risks=cell.get("risks", []), risks_measured=True,
-                                      undertrained=cell.get("undertrained", False)))
+        cost = cell.get("cost") or {}
+        summaries.append(summary_of(cell, risks_measured=True))
         if cost.get("cost_per_1k_calls") is not None:
             money[cell["name"]] = costmodel.LeverCost(cost["cost_per_1k_calls"], cost.get("one_off_cost"),
                                                       cost.get("monthly_cost"))

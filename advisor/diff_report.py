@@ -5,38 +5,25 @@ printed in Markdown. Every user string was already redacted and cut by diff.py.
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
-from markupsafe import Markup
-
-from . import __version__
 from .diff import FLIP_MIN_CHANGE, FLIPS_SHOWN, PASS_MARK, LeverDiff, RunDiff
 from .errors import UserError
 from .junit import Case
-from .resources import data_dir
-from .runs import atomic_write_text, check_out_folder
+from .runs import check_out_folder
 
 IDS_IN_MESSAGE = 20  # flipped ids named in a one-line message (gate, JUnit), then "and N more"
 
 
 def render_diff(diff: RunDiff, out_dir: Path) -> tuple[Path, Path, Path]:
     """Write diff.html, diff.md and diff.json into `out_dir` (atomically) and return their paths."""
-    from .report import _environment, _md_environment  # the report's escaping, filters and bounds
+    from .report import write_pages  # the report's escaping, filters and bounds
 
-    out_dir = Path(out_dir)
-    context = {"d": diff, "version": __version__, "long_text": 280, "flips_shown": FLIPS_SHOWN,
-               "pass_mark": PASS_MARK, "flip_min_change": FLIP_MIN_CHANGE, "regressions": diff.regressions(),
-               "rec": diff.recommendation, "signed": signed,
-               "css": Markup((data_dir("templates") / "report.css").read_text(encoding="utf-8"))}
-    html_text = _environment().get_template("diff.html.j2").render(**context)
-    md_text = _md_environment().get_template("diff.md.j2").render(**context)
-    paths = out_dir / "diff.html", out_dir / "diff.md", out_dir / "diff.json"
-    atomic_write_text(paths[0], html_text, mode=0o644)
-    atomic_write_text(paths[1], md_text, mode=0o644)
-    atomic_write_text(paths[2], json.dumps(diff.to_dict(), indent=2, ensure_ascii=False) + "\n", mode=0o644)
-    return paths
+    context = {"d": diff, "long_text": 280, "flips_shown": FLIPS_SHOWN, "pass_mark": PASS_MARK,
+               "flip_min_change": FLIP_MIN_CHANGE, "regressions": diff.regressions(), "rec": diff.recommendation,
+               "signed": signed}
+    return write_pages(Path(out_dir), "diff", context, diff.to_dict())
 
 
 def signed(value: float | None, digits: int = 3) -> str:

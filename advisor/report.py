@@ -301,6 +301,18 @@ def _templates(autoescape: bool, finalize) -> Environment:  # type: ignore[no-un
                        finalize=finalize)
 
 
+def write_pages(out_dir: Path, stem: str, context: dict, data: object) -> tuple[Path, Path, Path]:
+    """`stem`.html, `stem`.md (from templates/`stem`.html.j2 and .md.j2, with the report's CSS) and `stem`.json
+    (`data`), written atomically into `out_dir`: the pages of `advise diff` and `advise upgrade`."""
+    context = {**context, "version": __version__,
+               "css": Markup((data_dir("templates") / "report.css").read_text(encoding="utf-8"))}
+    paths = out_dir / f"{stem}.html", out_dir / f"{stem}.md", out_dir / f"{stem}.json"
+    atomic_write_text(paths[0], _environment().get_template(f"{stem}.html.j2").render(**context), mode=0o644)
+    atomic_write_text(paths[1], _md_environment().get_template(f"{stem}.md.j2").render(**context), mode=0o644)
+    atomic_write_text(paths[2], json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", mode=0o644)
+    return paths
+
+
 def _environment() -> Environment:
     """The HTML environment: autoescape on for every template, every printed plain string bounded."""
     env = _templates(autoescape=True, finalize=lambda v: v if isinstance(v, Markup) or not isinstance(v, str)

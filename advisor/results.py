@@ -44,8 +44,9 @@ class Score(Part):
     ci_high: float
 
 
-class Cost(Part):
-    """What one call of the lever takes, measured on the eval set, and the money fields when prices are set."""
+class CellCost(Part):
+    """What one call takes, measured on the eval set, and the money fields when prices are set: a lever's `cost`
+    and a grid cell's."""
 
     input_tokens_per_call: float
     output_tokens_per_call: float
@@ -54,10 +55,15 @@ class Cost(Part):
     latency_p95: float
     train_seconds: float
     index_seconds: float
-    retrieval_seconds_per_call: Optional[float] = Field(None, description="embed + search time; absent in older runs")
     cost_per_1k_calls: Optional[float] = Field(None, description="only when a price is configured")
     one_off_cost: Optional[float] = Field(None, description="training / index build; only when a price is configured")
     monthly_cost: Optional[float] = Field(None, description="only with prices and calls_per_month")
+
+
+class Cost(CellCost):
+    """A lever's cost: a cell's, and the retrieval share of each call."""
+
+    retrieval_seconds_per_call: Optional[float] = Field(None, description="embed + search time; absent in older runs")
 
 
 class DevRow(Part):
@@ -278,21 +284,6 @@ class Judge(Part):
     length_bias: Optional[LengthBias]
     validity: Optional[Validity] = Field(description="null without human labels (data.judge_labels)")
     calls: JudgeCalls
-
-
-class CellCost(Part):
-    """A cell's cost, as its lever's `cost` has it (the money fields only when prices are set)."""
-
-    input_tokens_per_call: float
-    output_tokens_per_call: float
-    seconds_per_call: float
-    latency_p50: float
-    latency_p95: float
-    train_seconds: float
-    index_seconds: float
-    cost_per_1k_calls: Optional[float] = None
-    one_off_cost: Optional[float] = None
-    monthly_cost: Optional[float] = None
 
 
 class Cell(Part):

@@ -6,14 +6,8 @@ printed in Markdown.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from markupsafe import Markup
-
-from . import __version__
-from .resources import data_dir
-from .runs import atomic_write_text
 from .upgrade import money
 
 COLUMNS = ("lever", "old", "as-is: new", "as-is: new - old [95% CI]", "re-tuned: new", "re-tuned: new - old [95% CI]",
@@ -68,15 +62,7 @@ def table_rows(u: dict) -> list[dict[str, str]]:
 
 def render_upgrade(u: dict, out_dir: Path) -> tuple[Path, Path, Path]:
     """Write upgrade.html, upgrade.md and upgrade.json into `out_dir` (atomically) and return their paths."""
-    from .report import _environment, _md_environment  # the report's escaping, filters and bounds
+    from .report import write_pages  # the report's escaping, filters and bounds
 
-    out_dir = Path(out_dir)
-    context = {"u": u, "rows": table_rows(u), "columns": COLUMNS, "version": __version__, "money": money,
-               "css": Markup((data_dir("templates") / "report.css").read_text(encoding="utf-8"))}
-    html_text = _environment().get_template("upgrade.html.j2").render(**context)
-    md_text = _md_environment().get_template("upgrade.md.j2").render(**context)
-    paths = out_dir / "upgrade.html", out_dir / "upgrade.md", out_dir / "upgrade.json"
-    atomic_write_text(paths[0], html_text, mode=0o644)
-    atomic_write_text(paths[1], md_text, mode=0o644)
-    atomic_write_text(paths[2], json.dumps(u, indent=2, ensure_ascii=False, default=str) + "\n", mode=0o644)
-    return paths
+    context = {"u": u, "rows": table_rows(u), "columns": COLUMNS, "money": money}
+    return write_pages(Path(out_dir), "upgrade", context, u)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -23,9 +24,9 @@ sys.stderr.write(rc.stderr[-3000:] if rc.returncode else "")
 """
 
 
-def _timed(cmd: list[str]) -> tuple[float, float, int]:
+def _timed(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, float, int]:
     """Wall seconds, peak RSS (GiB) and exit code of the command."""
-    proc = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True, env=env, cwd=cwd)
     sys.stderr.write(proc.stderr)
     wall, rss_kb, rc = proc.stdout.split()
     return float(wall), int(rss_kb) / 2**20, int(rc)
@@ -42,24 +43,56 @@ def _outcome(results_file: Path) -> str:
     return f"cold run: {levers}; recommended {rec.get('lever')} ({rec.get('confidence')})"
 
 
+def _checkout(rev: str, where: Path) -> Path:
+    """A worktree of `rev` whose advisor package finds its own templates and rubrics (run with PYTHONPATH=it)."""
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(where), rev], check=True,
+                   capture_output=True)
+    for name in ("templates", "rubrics"):
+        (where / "advisor" / name).symlink_to(where / name)
+    return where
+
+
 def run(quick: bool) -> list[Row]:
+    """Cold then warm on this checkout; with ADVISE_BENCH_BEFORE=REV (`run.py --before REV`) first a cold run of
+    that revision, on the same machine in the same benchmark run: the before/after line."""
     from advisor.backends.models import cache_root
 
     advise = str(Path(sys.executable).parent / "advise")
     cached = any((cache_root() / "models").glob("smollm2-*/config.json"))
+    before = os.environ.get("ADVISE_BENCH_BEFORE")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
-        cmd = [advise, "compare", str(MAIN_EXAMPLE), "--out", str(out)] + (["--limit", "8"] if quick else [])
+        args = ["compare", str(MAIN_EXAMPLE), "--out", str(out)] + (["--limit", "8"] if quick else [])
         rows = []
+        if before:
+            tree = _checkout(before, Path(tmp) / "before")
+            try:
+                load = load_now()
+                b_out = Path(tmp) / "run-before"
+                b_args = [a if a != str(out) else str(b_out) for a in args]
+                log(f"end to end: {before} cold ({' '.join(b_args)})")
+                env = {**os.environ, "PYTHONPATH": str(tree)}  # run in the tree: `-m` puts the cwd first on sys.path
+                b_s, b_rss, b_rc = _timed([sys.executable, "-m", "advisor.cli", *b_args], env=env, cwd=tree)
+                if any((b_out / "cache").glob("embeddings-*.jsonl")):
+                    raise RuntimeError(f"the {before} run wrote this checkout's embedding cache: it ran the new code")
+                b_outcome = _outcome(b_out / "results.json")
+            finally:
+                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], capture_output=True)
         results = {}
         for label in ("cold", "warm"):
             load = load_now()
-            log(f"end to end: {label} ({' '.join(cmd[1:])})")
-            results[label] = _timed(cmd) + (load,)
+            log(f"end to end: {label} ({' '.join(args)})")
+            results[label] = _timed([advise, *args]) + (load,)
             if label == "cold":
                 outcome = _outcome(out / "results.json")
         (cold_s, cold_rss, cold_rc, cold_load), (warm_s, warm_rss, warm_rc, warm_load) = results["cold"], results["warm"]
     note = "dequantized model already cached" if cached else "includes dequantizing the model"
+    if before:
+        rows.append(Row("end to end", f"advise compare handbook-qa cold: this checkout vs {before}, s",
+                        f"{cold_s:.1f}", f"{b_s:.1f} ({before})", ratio(b_s, cold_s),
+                        f"exit codes {cold_rc}/{b_rc}; {load}"))
+        rows.append(Row("end to end", f"peak RSS cold, GiB: this checkout vs {before}", f"{cold_rss:.2f}",
+                        f"{b_rss:.2f} ({before})", "", f"{before}: {b_outcome}"))
     rows.append(Row("end to end", "advise compare handbook-qa: cold vs warm wall time, s", f"{warm_s:.1f} (warm)",
                     f"{cold_s:.1f} (cold)", ratio(cold_s, warm_s),
                     f"cold: fresh --out, {note}; exit codes {cold_rc}/{warm_rc}; {cold_load} / {warm_load}"

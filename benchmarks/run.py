@@ -62,7 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--omp-passive", action="store_true",
                         help="OMP_WAIT_POLICY=PASSIVE for both sides: on a shared machine, spinning OpenMP threads stall"
                              " each other (measured 16x slower generation at 2 threads with another job running)")
+    parser.add_argument("--before", metavar="REV", help="end to end: also run git revision REV cold first, on the same "
+                                                         "machine in the same run (before/after figures)")
     args = parser.parse_args(argv)
+    if args.before:
+        os.environ["ADVISE_BENCH_BEFORE"] = args.before
     parts = PARTS if args.all else tuple(p.strip() for p in args.only.split(",")) if args.only else DEFAULT
     unknown = [p for p in parts if p not in PARTS]
     if unknown:

@@ -186,7 +186,8 @@ def test_caches_are_shared_and_adapters_are_kept_per_model(grid_run) -> None:
     out, results, _ = grid_run
     assert len(list((out / "finetune").iterdir())) == 2  # one adapter per base model (keyed by the model)
     assert (out / "index" / "faiss.index").is_file() and len(list((out / "index").glob("*.index"))) == 1
-    assert sorted(p.name for p in (out / "cache").iterdir()) == ["generations.jsonl"]  # one cache, keyed by model
+    names = sorted(p.name for p in (out / "cache").iterdir())  # one generation cache, keyed by model; one embedder's
+    assert names[-1] == "generations.jsonl" and len(names) == 2 and names[0].startswith("embeddings-")
 
 
 def test_a_rerun_regenerates_and_retrains_nothing(grid_run) -> None:
