@@ -64,7 +64,7 @@ def test_a_warm_rerun_loads_no_model_and_no_embedder(tmp_path, tiny_model, monke
     second = runner.invoke(main, ["compare", str(task), "--out", str(out), "--levers", "prompt,retrieval"])
     assert second.exit_code == 0, second.output
     after = json.loads((out / "results.json").read_text())
-    assert after["recommendation"] == before["recommendation"]
+    assert after["recommendation"]["lever"] == before["recommendation"]["lever"]  # (its cost lines use measured seconds)
     assert [lev["score"] for lev in after["levers"]] == [lev["score"] for lev in before["levers"]]
 
 
