@@ -71,10 +71,6 @@ def calibrate(backend) -> Calibration:
     return Calibration(prefill, decode, train, time.perf_counter() - t_all)
 
 
-def _tokens(backend, text: str) -> int:
-    return backend.count_tokens(text)
-
-
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
@@ -93,7 +89,7 @@ def plan_levers(task: Task, backend, train: list[Example], dev: list[Example], e
     """Each lever's planned work: generations (dev search, eval, seeds, guard set, learning curve), their mean
     prompt length, and training steps and tokens. Prompt lengths are estimated from the data (shots and chunks
     at their mean length), not rendered through the lever."""
-    count = (lambda t: _tokens(backend, t))
+    count = backend.count_tokens
     base = count(task.instruction) + 40  # chat template, default system prompt, a reminder
     q = _mean([count(e.input) for e in evals[:64]])
     pair = _mean([count(e.input) + count(e.output) for e in train[:64]]) + 12
