@@ -237,9 +237,18 @@ def loss_curve_chart(lever: dict) -> str | None:
         ax.set_xlabel("step")
         ax.set_ylabel("loss")
         ax.grid(color=GRID)
-        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=11)
+        handles, labels = ax.get_legend_handles_labels()
+        if scores:  # the dev score checks (levers.finetune.stop_on_score), on their own axis
+            right = ax.twinx()
+            line, = right.plot(*zip(*scores), color="#009E73", linewidth=1.8, marker="s", markersize=3.5,
+                               label="dev score")
+            right.set_ylabel("dev score")
+            handles, labels = handles + [line], labels + ["dev score"]
+        ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=11)
 
-    return _render(f"loss-{name}", f"Training and dev loss per step for {_label(name)}", WIDTH, 3.0, draw)
+    scores = _points(curve.get("dev_score"))
+    title = "Training and dev loss" + (" and dev score" if scores else "")
+    return _render(f"loss-{name}", f"{title} per step for {_label(name)}", WIDTH, 3.0, draw)
 
 
 def _calls(value: float, _pos: object = None) -> str:

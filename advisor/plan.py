@@ -136,6 +136,11 @@ def plan_levers(task: Task, backend, train: list[Example], dev: list[Example], e
             epochs = math.ceil(p.train_steps / max(1, steps_per_epoch) / opts.finetune.seeds)
             p.train_tokens += int(epochs * len(dev) * row / 3)
             evals_n *= opts.finetune.seeds
+            if opts.finetune.stop_on_score and name != "preference":  # dev scored at each check (at most)
+                from .backends.training import score_checks
+
+                once = p.train_steps // opts.finetune.seeds
+                evals_n += len(score_checks(steps_per_epoch, once)) * len(dev) * opts.finetune.seeds
             if guard:
                 evals_n += 2 * guard
             if opts.finetune.learning_curve and t.options == "finetune":

@@ -217,6 +217,9 @@ class FinetuneOptions(_Strict):
     keep_instruction: Flag = Field(False, description="train and prompt with the instruction; default: the input alone, "
                                                       "since fine-tuning replaces the instruction and shortens prompts")
     learning_curve: Flag = Field(False, description="also train on 25% and 50% of train and score each")
+    stop_on_score: Flag = Field(True, description="when training is planned for 2 epochs or more: generate and "
+                                "score dev every half epoch, keep the best-scoring adapter and stop once the score "
+                                "has not risen by more than one dev row's worth since the best earlier check")
 
     @field_validator("lr", mode="before")
     @classmethod

@@ -1,7 +1,7 @@
 """Benchmarks of advise's engine against the plain code a user would write without it.
 
 Each figure is a ratio, advise / reference, measured in one run on the same inputs (> 1: advise is better).
-Usage: python benchmarks/run.py [--quick] [--only gen,train,retrieval,e2e | --all] [--markdown FILE]
+Usage: python benchmarks/run.py [--quick] [--only gen,train,retrieval,e2e,plain | --all] [--markdown FILE]
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, for
 
 from rows import Row, log  # noqa: E402
 
-PARTS = ("gen", "train", "retrieval", "e2e")
-DEFAULT = ("gen", "train", "retrieval")  # e2e takes ~15 min cold: only with --only e2e or --all
+PARTS = ("gen", "train", "retrieval", "e2e", "plain")
+DEFAULT = ("gen", "train", "retrieval")  # e2e and plain take minutes each: only with --only or --all
 
 
 def machine() -> str:

@@ -61,6 +61,10 @@ class TrainableBackend(Backend, Protocol):
         """Generate through a saved LoRA adapter inside the context; the bare model again after it."""
         ...
 
+    def attached(self, model) -> ContextManager[None]:
+        """Generate through `model` (a LoRA model in training) inside the context."""
+        ...
+
     def render(self, messages: Messages) -> str:
         """Chat-template text for a prompt, ending where the assistant's answer starts."""
         ...

@@ -192,6 +192,15 @@ class LocalBackend:
             else:
                 self.model = bare
 
+    @contextmanager
+    def attached(self, model) -> Iterator[None]:
+        """Generate through `model` (the LoRA-wrapped model being trained: dev score checks) inside the context."""
+        self._active = model
+        try:
+            yield
+        finally:
+            self._active = None
+
     def _generate_batch(self, rows: list[list[int]], max_new_tokens: int) -> tuple[torch.Tensor, int]:
         """Greedy generation for one batch; returns the output ids and where the new tokens start.
 

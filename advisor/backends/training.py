@@ -19,7 +19,7 @@ import shutil
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import torch
 
@@ -52,6 +52,7 @@ class TrainConfig:
     max_length: int = _option("max_length")
     max_steps: int | None = _option("max_steps")  # the step budget (None: epochs x steps per epoch)
     max_train_minutes: float | None = _option("max_train_minutes")  # a safety net: a run it stops is undertrained
+    stop_on_score: bool = _option("stop_on_score")  # with a dev scorer: score checks keep the adapter and stop
     seed: int = _option("seed", Task)
 
     @classmethod
@@ -72,7 +73,7 @@ class TrainResult:
     train_seconds: float
     tokens_seen: int
     loss_curve: dict = field(default_factory=dict)
-    stopped_by: str = "epochs"  # epochs | step_budget | early_stopping | time_limit
+    stopped_by: str = "epochs"  # epochs | step_budget | early_stopping | dev_score | time_limit
     trainable_parameters: int = 0
     precision: str = "fp32"
     planned_steps: int | None = None  # the schedule's length; fewer steps run means something cut it short
@@ -342,6 +343,8 @@ class Progress:
     seconds: float = 0.0  # training time before this process started (resumed runs)
     history: dict = field(default_factory=lambda: {"train": [], "dev": [], "epochs": []})
     stopped_by: str = "epochs"
+    best_score: float | None = None  # with score checks: the best dev score so far, and its step
+    best_step: int | None = None
 
 
 class Checkpoints:
@@ -370,8 +373,7 @@ class Checkpoints:
             set_peft_model_state_dict(model, load_file(str(self.dir / "adapter.safetensors"), device=device))
             opt.load_state_dict(torch.load(self.dir / "optimizer.pt", map_location=device, weights_only=True))
         sched.load_state_dict(state["scheduler"])
-        progress = Progress(state["epoch"], state["step"], state["best"], state["best_epoch"], state["bad_epochs"],
-                            state["tokens"], state["seconds"], state["history"], state.get("stopped_by", "epochs"))
+        progress = Progress(**{f.name: state[f.name] for f in fields(Progress) if f.name in state})
         if progress.stopped_by == "time_limit":  # rerun with another limit: continue from where the clock stopped it
             progress.stopped_by = "epochs"
         return progress
@@ -389,6 +391,7 @@ class Checkpoints:
                 "epoch": progress.epoch, "step": progress.step, "best": progress.best,
                 "best_epoch": progress.best_epoch, "bad_epochs": progress.bad_epochs, "tokens": progress.tokens,
                 "seconds": seconds, "history": progress.history, "stopped_by": progress.stopped_by,
+                "best_score": progress.best_score, "best_step": progress.best_step,
             }, get_peft_model_state_dict)
         self.ranks.barrier()
 
@@ -452,11 +455,26 @@ def dev_loss_sums(objective: Objective, model, items: list, batch_size: int, dev
     return total, count
 
 
+def score_checks(steps_per_epoch: int, total_steps: int) -> list[int]:
+    """The steps at which a dev score is taken: every half epoch (each epoch's end among them) and the last step,
+    when the schedule runs 2 epochs or more; none for shorter schedules, where stopping early saves little."""
+    if total_steps < 2 * steps_per_epoch:
+        return []
+    halves = {math.ceil(j * steps_per_epoch / 2) for j in range(1, 2 * math.ceil(total_steps / steps_per_epoch) + 1)}
+    return sorted({s for s in halves if s < total_steps} | {total_steps})
+
+
 def train_lora(backend: TrainableBackend, train: Sequence, dev: Sequence, cfg: TrainConfig, work_dir: Path,
-               reporter: Reporter, objective: Objective | None = None, init_adapter: Path | None = None) -> TrainResult:
+               reporter: Reporter, objective: Objective | None = None, init_adapter: Path | None = None,
+               dev_scorer: Callable[[Any], Sequence[float]] | None = None) -> TrainResult:
     """Train a LoRA adapter minimising `objective` (default: SFTObjective on (messages, answer) pairs); resumes
     from the last finished epoch found in work_dir. `init_adapter`: start from that saved adapter (its rank and
     targets; DPO on top of SFT) instead of a fresh one.
+
+    `dev_scorer(model)`: the per-row dev scores of the model as it is (generated and scored by the caller). With
+    it and `cfg.stop_on_score`, a schedule of 2 epochs or more takes the dev loss and score at `score_checks`:
+    the adapter kept is the best-scoring one (the earliest of equals), and training stops at the first check that
+    does not beat the best earlier one by more than one dev row's worth (1 / rows): the score has settled.
 
     Under torch.distributed with world size > 1, every rank must call this with the same data and config: each
     takes its share of the batches (batch_size is per rank), DDP averages gradients, logged and dev losses are
@@ -495,6 +513,8 @@ def train_lora(backend: TrainableBackend, train: Sequence, dev: Sequence, cfg: T
             reporter.note(f"resuming LoRA training after epoch {progress.epoch}")
         train_model = ranks.wrap(model)
         use_bf16 = bf16_autocast_ok(device, getattr(backend.model.config, "hidden_size", 0))
+        scorer = dev_scorer if cfg.stop_on_score and dev_items and not ranks.parallel else None
+        checks = set(score_checks(steps_per_epoch, total_steps)) if scorer else set()
         tokens_per_micro = micro_batch_tokens(backend.model.config, device)
         seconds_before, t0 = progress.seconds, time.perf_counter()
         deadline = None if cfg.max_train_minutes is None else cfg.max_train_minutes * 60 - seconds_before
@@ -516,6 +536,11 @@ def train_lora(backend: TrainableBackend, train: Sequence, dev: Sequence, cfg: T
                     progress.tokens += int(fed)
                     progress.history["train"].append([progress.step, round(step_loss, 5)])
                     stage.advance(1, loss=f"{step_loss:.3f}")
+                    if progress.step in checks and _score_check(scorer, objective, model, dev_items, cfg, ranks,
+                                                                progress, checkpoints, steps_per_epoch, reporter):
+                        if progress.step < total_steps:
+                            progress.stopped_by = "dev_score"
+                            break
                     if late:
                         progress.stopped_by = "time_limit"
                         break
@@ -524,12 +549,21 @@ def train_lora(backend: TrainableBackend, train: Sequence, dev: Sequence, cfg: T
                             progress.stopped_by = "step_budget"
                         break
                 progress.epoch += 1
-                _end_epoch(objective, model, dev_items, cfg, ranks, progress, checkpoints)
+                if checks:  # the loss and score were taken at the checks; take them here if none was this step
+                    if not progress.history["dev"] or progress.history["dev"][-1][0] != progress.step:
+                        _score_check(scorer, objective, model, dev_items, cfg, ranks, progress, checkpoints,
+                                     steps_per_epoch, reporter)
+                    progress.history["epochs"].append(progress.step)
+                else:
+                    _end_epoch(objective, model, dev_items, cfg, ranks, progress, checkpoints)
                 checkpoints.save(model, opt, sched, progress, seconds_before + time.perf_counter() - t0)
     finally:
         backend.model = model.unload()  # strip LoRA layers: the base model is shared by every lever
     history = progress.history
-    history["best_step"] = history["epochs"][progress.best_epoch - 1] if progress.best_epoch else None
+    if progress.best_step is not None:  # score checks chose the adapter
+        history["best_step"] = progress.best_step
+    else:
+        history["best_step"] = history["epochs"][progress.best_epoch - 1] if progress.best_epoch else None
     return TrainResult(checkpoints.best_dir, cfg.lr, progress.epoch, progress.best_epoch, progress.step,
                        seconds_before + time.perf_counter() - t0, progress.tokens, history, progress.stopped_by,
                        trainable, "bf16 autocast" if use_bf16 else "fp32", total_steps)
@@ -553,6 +587,28 @@ def _step(objective: Objective, train_model, items: list, params, opt, sched, ra
     sched.step()
     opt.zero_grad(set_to_none=True)
     return loss_sum / weight, fed
+
+
+def _score_check(scorer, objective: Objective, model, dev_items: list, cfg: TrainConfig, ranks: Ranks,
+                 progress: Progress, checkpoints: Checkpoints, steps_per_epoch: int, reporter: Reporter) -> bool:
+    """Dev loss and dev score at this step; keeps the adapter when the score beats the best by more than one dev
+    row's worth. True when it did not: the score has settled."""
+    total, count = dev_loss_sums(objective, model, dev_items, cfg.batch_size, ranks.device)
+    progress.history["dev"].append([progress.step, round(total / max(count, 1), 5)])
+    model.eval()
+    try:
+        rows = [float(v) for v in scorer(model)]
+    finally:
+        model.train()
+    score = sum(rows) / max(len(rows), 1)
+    progress.history.setdefault("dev_score", []).append([progress.step, round(score, 4)])
+    reporter.note(f"dev score {score:.3f} at step {progress.step}")
+    if progress.best_score is None or score - progress.best_score > 1 / max(len(rows), 1) + 1e-9:
+        progress.best_score, progress.best_step = score, progress.step
+        progress.best, progress.best_epoch = total / max(count, 1), math.ceil(progress.step / steps_per_epoch)
+        checkpoints.save_best(model)
+        return False
+    return True
 
 
 def _end_epoch(objective: Objective, model, dev_items: list, cfg: TrainConfig, ranks: Ranks, progress: Progress,

@@ -37,8 +37,9 @@ def _lrs(opts, backend) -> tuple[list[float], str]:
 
 
 def train_cached(bench: Bench, backend, name: str, train_pairs, dev_pairs, seed: int,
-                 max_steps: int | None = None) -> tuple[TrainResult, str, list]:
-    """Train (or reuse a finished adapter) for each learning rate to try; keep the lowest dev loss."""
+                 max_steps: int | None = None, dev_scorer=None) -> tuple[TrainResult, str, list]:
+    """Train (or reuse a finished adapter) for each learning rate to try; keep the best dev score when score checks
+    ran (`dev_scorer`, see train_lora), else the lowest dev loss."""
     opts = bench.task.levers.finetune
     lrs, lr_choice = _lrs(opts, backend)
     results = []
@@ -56,12 +57,14 @@ def train_cached(bench: Bench, backend, name: str, train_pairs, dev_pairs, seed:
         elif opts.processes > 1:
             result = train_distributed(bench, backend, train_pairs, dev_pairs, cfg, work, opts.processes)
         else:
-            result = train_lora(backend, train_pairs, dev_pairs, cfg, work, bench.reporter)
+            result = train_lora(backend, train_pairs, dev_pairs, cfg, work, bench.reporter, dev_scorer=dev_scorer)
             write_json(work / "done.json", {**asdict(result), "adapter_dir": str(result.adapter_dir),
                                             "max_train_minutes": opts.max_train_minutes})
         results.append(result)
-    best = min(results, key=_best_dev_loss)
-    return best, lr_choice, [{"lr": r.lr, "dev_loss": _best_dev_loss(r)} for r in results]
+    best = min(results, key=_rank)
+    return best, lr_choice, [{"lr": r.lr, "dev_loss": _best_dev_loss(r),
+                              **({"dev_score": _best_dev_score(r)} if _best_dev_score(r) is not None else {})}
+                             for r in results]
 
 
 def train_distributed(bench: Bench, backend, train_pairs, dev_pairs, cfg: TrainConfig, work: Path,
@@ -90,6 +93,32 @@ def _best_dev_loss(r: TrainResult) -> float:
     return min(devs) if devs else float("inf")
 
 
+def _best_dev_score(r: TrainResult) -> float | None:
+    scores = [score for _, score in r.loss_curve.get("dev_score", [])]
+    return max(scores) if scores else None
+
+
+def _rank(r: TrainResult) -> tuple:
+    """Best first: the higher dev score where score checks ran, then the lower dev loss."""
+    score = _best_dev_score(r)
+    return (-score if score is not None else 0.0, _best_dev_loss(r))
+
+
+def dev_scorer(bench: Bench, backend: TrainableBackend, prompt: Callable[[list[Example]], list]):
+    """The per-row dev scores of a model in training: dev asked with the eval-time prompt, greedy, scored by the
+    task's rubric (train_lora's score checks). Not cached: the weights change between checks."""
+    conversations, refs, inputs = prompt(bench.dev), [e.output for e in bench.dev], [e.input for e in bench.dev]
+    embed = bench.embedder if bench.rubric.needs_embedder else None
+
+    def score(model) -> list[float]:
+        with backend.attached(model):
+            gens = backend.generate(conversations, bench.max_new_tokens, on_done=lambda idx, batch: None)
+        return list(bench.rubric.score([g.text for g in gens], refs, embed=embed, inputs=inputs,
+                                       judge=bench.judge)["total"])
+
+    return score
+
+
 def _train_details(result: TrainResult, lr_choice: str, grid: list[dict], opts) -> dict:
     return {
         "lr": result.lr, "lr_choice": lr_choice, "lr_grid": grid if lr_choice == "grid" else None,
@@ -98,6 +127,7 @@ def _train_details(result: TrainResult, lr_choice: str, grid: list[dict], opts) 
         "tokens_per_second": round(result.tokens_seen / max(result.train_seconds, 1e-9), 1),
         "trainable_parameters": result.trainable_parameters, "loss_curve": result.loss_curve,
         "precision": result.precision, "rank": opts.rank, "alpha": opts.alpha, "dropout": opts.dropout,
+        **({"best_dev_score": _best_dev_score(result)} if _best_dev_score(result) is not None else {}),
     }
 
 
@@ -111,10 +141,11 @@ def prepare_finetune(bench: Bench, name: str, train_prompt: Callable[[list[Examp
     train_pairs = list(zip(train_prompt(bench.train), [e.output for e in bench.train]))
     dev_pairs = list(zip(train_prompt(bench.dev), [e.output for e in bench.dev]))
     other = None if backend is bench.backend else backend
+    scorer = dev_scorer(bench, backend, eval_prompt) if opts.stop_on_score else None
     variants, first = [], None
     for i in range(opts.seeds):
         result, lr_choice, grid = train_cached(bench, backend, name, train_pairs, dev_pairs, bench.task.seed + i,
-                                                   max_steps)
+                                               max_steps, scorer)
         first = first or (result, lr_choice, grid)
         variants.append(Variant(label if opts.seeds == 1 else f"{label}, seed {bench.task.seed + i}", eval_prompt,
                                 adapter=result.adapter_dir, adapter_id=str(result.adapter_dir),
@@ -126,7 +157,7 @@ def prepare_finetune(bench: Bench, name: str, train_prompt: Callable[[list[Examp
     if opts.seeds > 1:
         details["seeds"] = opts.seeds
     # levers.finetune.learning_curve: for the lever whose own options those are (not the ones that borrow them)
-    curve = (_learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_pairs, variants[0])
+    curve = (_learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_pairs, variants[0], scorer)
              if opts.learning_curve and registry.traits(name).options == "finetune" else [])
     return Prepared(variants[:1], details=details, train_seconds=result.train_seconds,
                     artifacts={"adapter": str(result.adapter_dir)},
@@ -136,7 +167,7 @@ def prepare_finetune(bench: Bench, name: str, train_prompt: Callable[[list[Examp
 
 
 def _learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_pairs,
-                    full: Variant) -> list[CurvePoint]:
+                    full: Variant, scorer) -> list[CurvePoint]:
     """Adapters trained on 25% and 50% of train, then the full one: would more data change the answer? (compare
     scores each on eval.)"""
     points = []
@@ -146,7 +177,7 @@ def _learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_
         subset = [bench.train[i] for i in sorted(order[: max(4, int(frac * len(order)))])]
         pairs = list(zip(train_prompt(subset), [e.output for e in subset]))
         result, _, _ = train_cached(bench, backend, f"{name}-curve", pairs, dev_pairs, bench.task.seed,
-                                     bench.task.levers.finetune.max_steps)
+                                     bench.task.levers.finetune.max_steps, scorer)
         points.append(CurvePoint(frac, len(subset), Variant(f"{int(frac * 100)}% of train", eval_prompt,
                                                             adapter=result.adapter_dir,
                                                             adapter_id=str(result.adapter_dir), backend=other)))
