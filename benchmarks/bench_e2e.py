@@ -1,6 +1,7 @@
 """End to end: `advise compare` on the main example (README), cold (fresh run folder) then warm (same folder)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -60,7 +61,8 @@ def run(quick: bool) -> list[Row]:
     advise = str(Path(sys.executable).parent / "advise")
     cached = any((cache_root() / "models").glob("smollm2-*/config.json"))
     before = os.environ.get("ADVISE_BENCH_BEFORE")
-    with tempfile.TemporaryDirectory() as tmp:
+    keep = os.environ.get("ADVISE_BENCH_KEEP")  # `run.py --keep DIR`: the run folders stay there, to look into
+    with (contextlib.nullcontext(keep) if keep else tempfile.TemporaryDirectory()) as tmp:
         out = Path(tmp) / "run"
         args = ["compare", str(MAIN_EXAMPLE), "--out", str(out)] + (["--limit", "8"] if quick else [])
         rows = []

@@ -64,7 +64,12 @@ def main(argv: list[str] | None = None) -> int:
                              " each other (measured 16x slower generation at 2 threads with another job running)")
     parser.add_argument("--before", metavar="REV", help="end to end: also run git revision REV cold first, on the same "
                                                          "machine in the same run (before/after figures)")
+    parser.add_argument("--keep", metavar="DIR", type=Path, help="end to end: keep the run folders in DIR (a new "
+                                                                   "folder) instead of a temporary one")
     args = parser.parse_args(argv)
+    if args.keep:
+        args.keep.mkdir(parents=True)
+        os.environ["ADVISE_BENCH_KEEP"] = str(args.keep.resolve())
     if args.before:
         os.environ["ADVISE_BENCH_BEFORE"] = args.before
     parts = PARTS if args.all else tuple(p.strip() for p in args.only.split(",")) if args.only else DEFAULT

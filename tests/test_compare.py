@@ -96,7 +96,9 @@ def test_adapter_is_standard_peft(finished_run, tiny_model):
     finetune = json.loads((out / "results.json").read_text())["levers"][2]
     details = finetune["details"]
     assert details["lr_choice"] == "scaled" and details["epochs_run"] >= 1
-    assert len(details["loss_curve"]["dev"]) == details["epochs_run"]
+    curve = details["loss_curve"]  # the dev loss at each score check (half epochs), the epochs' ends among them
+    assert [s for s, _ in curve["dev"]] == [s for s, _ in curve["dev_score"]]
+    assert set(curve["epochs"]) <= {s for s, _ in curve["dev"]} and len(curve["epochs"]) == details["epochs_run"]
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model), str(out / finetune["artifacts"]["adapter"]))
     lora = [n for n, _ in model.named_parameters() if "lora_B" in n]
     assert lora, "adapter has no LoRA weights"
