@@ -107,14 +107,15 @@ def _rank(r: TrainResult) -> tuple:
 def dev_scorer(bench: Bench, backend: TrainableBackend, prompt: Callable[[list[Example]], list]):
     """The per-row dev scores of a model in training: dev asked with the eval-time prompt, greedy, scored by the
     task's rubric (train_lora's score checks). Not cached: the weights change between checks."""
-    conversations, refs, inputs = prompt(bench.dev), [e.output for e in bench.dev], [e.input for e in bench.dev]
-    embed = bench.embedder if bench.rubric.needs_embedder else None
+    refs, inputs = [e.output for e in bench.dev], [e.input for e in bench.dev]
+    conversations: list = []  # built at the first check: a reused adapter needs none
 
     def score(model) -> list[float]:
+        conversations[:] = conversations or prompt(bench.dev)
         with backend.attached(model):
             gens = backend.generate(conversations, bench.max_new_tokens, on_done=lambda idx, batch: None)
-        return list(bench.rubric.score([g.text for g in gens], refs, embed=embed, inputs=inputs,
-                                       judge=bench.judge)["total"])
+        return list(bench.rubric.score([g.text for g in gens], refs, inputs=inputs, judge=bench.judge,
+                                       embed=bench.embedder if bench.rubric.needs_embedder else None)["total"])
 
     return score
 
@@ -141,7 +142,7 @@ def prepare_finetune(bench: Bench, name: str, train_prompt: Callable[[list[Examp
     train_pairs = list(zip(train_prompt(bench.train), [e.output for e in bench.train]))
     dev_pairs = list(zip(train_prompt(bench.dev), [e.output for e in bench.dev]))
     other = None if backend is bench.backend else backend
-    scorer = dev_scorer(bench, backend, eval_prompt) if opts.stop_on_score else None
+    scorer = dev_scorer(bench, backend, eval_prompt)  # used when cfg.stop_on_score and the schedule has checks
     variants, first = [], None
     for i in range(opts.seeds):
         result, lr_choice, grid = train_cached(bench, backend, name, train_pairs, dev_pairs, bench.task.seed + i,
