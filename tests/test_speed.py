@@ -48,7 +48,8 @@ def test_a_warm_rerun_loads_no_model_and_no_embedder(tmp_path, tiny_model, monke
     task = write_task(tmp_path / "task", str(tiny_model))
     out = tmp_path / "run"
     runner = CliRunner()
-    first = runner.invoke(main, ["compare", str(task), "--out", str(out), "--levers", "prompt,retrieval"])
+    levers = "prompt,retrieval,finetune,retrieval+finetune"  # the combined lever cuts distractors with the tokenizer
+    first = runner.invoke(main, ["compare", str(task), "--out", str(out), "--levers", levers])
     assert first.exit_code == 0, first.output
     before = json.loads((out / "results.json").read_text())
     cached = (out / "cache").glob("embeddings-*.jsonl")
@@ -61,11 +62,24 @@ def test_a_warm_rerun_loads_no_model_and_no_embedder(tmp_path, tiny_model, monke
 
     monkeypatch.setattr(local.LocalBackend, "model", property(refuse))
     monkeypatch.setattr(embedder.Embedder, "model", property(refuse))
-    second = runner.invoke(main, ["compare", str(task), "--out", str(out), "--levers", "prompt,retrieval"])
+    second = runner.invoke(main, ["compare", str(task), "--out", str(out), "--levers", levers])
     assert second.exit_code == 0, second.output
     after = json.loads((out / "results.json").read_text())
     assert after["recommendation"]["lever"] == before["recommendation"]["lever"]  # (its cost lines use measured seconds)
     assert [lev["score"] for lev in after["levers"]] == [lev["score"] for lev in before["levers"]]
+
+
+def test_the_embedder_tokenizer_alone_cuts_as_the_model_s_does():
+    from advisor.backends.embedder import Embedder
+    from advisor.levers.retrieval import head
+
+    text = "Quillfeather Labs' Lisbon office opens at 08:30; parking permits (PK-2291) come from reception. " * 3
+    alone = Embedder().tokenizer  # no model loaded
+    loaded = Embedder()
+    assert loaded.model is not None and loaded.tokenizer is loaded.model.tokenizer
+    assert alone(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"] == \
+        loaded.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    assert head(text, alone, 20) == head(text, loaded.tokenizer, 20) != text
 
 
 def test_damaged_embedding_cache_rows_are_recomputed(tmp_path, tiny_model):

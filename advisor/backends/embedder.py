@@ -30,6 +30,7 @@ class Embedder:
         self.device = device
         self.reporter = reporter or Reporter()
         self._model = None
+        self._tokenizer = None  # loaded alone while the model is not needed
         self._cache: dict[str, np.ndarray] = {}
         self.identity = hashlib.sha256(str(Path(self.where).name).encode()).hexdigest()[:12]
         self._store = None
@@ -53,7 +54,18 @@ class Embedder:
 
     @property
     def tokenizer(self):
-        return self.model.tokenizer
+        """The embedder's tokenizer (chunking, distractor cuts): read from its folder alone while the model is not
+        loaded, so a warm rerun that only cuts texts never loads the model; the model's own once it is."""
+        if self._model is not None:
+            return self._model.tokenizer
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            try:
+                self._tokenizer = AutoTokenizer.from_pretrained(self.where)
+            except (OSError, ValueError):  # a folder whose tokenizer sits in a module subfolder
+                return self.model.tokenizer
+        return self._tokenizer
 
     @property
     def max_tokens(self) -> int:
