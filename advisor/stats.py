@@ -12,10 +12,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
+from statistics import NormalDist
 from typing import Literal, Mapping, Sequence
 
 import numpy as np
-from scipy.stats import binomtest, norm, t as student_t
+
+# The normal quantile and the exact sign test come from the standard library: importing scipy.stats costs ~3 s,
+# a third of a warm rerun. Student's t (several training seeds only) imports it where it is used.
+_NORMAL = NormalDist()
 
 Verdict = Literal["better", "worse", "indistinguishable"]
 Test = Literal["mcnemar+paired_bootstrap", "sign_flip+paired_bootstrap", "seed_t",
@@ -114,12 +118,16 @@ class SeedT:
     df: float
 
     def interval(self, alpha: float) -> Interval:
+        from scipy.stats import t as student_t
+
         half = float(student_t.ppf(1 - alpha / 2, self.df)) * self.se if self.se > 0 else 0.0
         return Interval(self.diff, self.diff - half, self.diff + half)
 
     def p_value(self) -> float:
         if self.se == 0:
             return 1.0 if abs(self.diff) < NEAR_ZERO else 0.0
+        from scipy.stats import t as student_t
+
         return float(2 * student_t.sf(abs(self.diff) / self.se, self.df))
 
 
@@ -200,8 +208,15 @@ def mcnemar_exact(a_pass: Sequence[float] | np.ndarray, b_pass: Sequence[float] 
     a_ok, b_ok = a2[0] >= 0.5, b2[0] >= 0.5
     b = int(np.sum(a_ok & ~b_ok))
     c = int(np.sum(~a_ok & b_ok))
-    p = 1.0 if b + c == 0 else float(binomtest(b, b + c, 0.5, alternative="two-sided").pvalue)
+    p = 1.0 if b + c == 0 else sign_test(b, b + c)
     return McNemar(b, c, p)
+
+
+def sign_test(k: int, n: int) -> float:
+    """Exact two-sided binomial test of k successes in n trials at p = 0.5 (scipy's binomtest; the distribution is
+    symmetric, so the outcomes as unlikely as k are the two tails beyond it)."""
+    tail = sum(math.comb(n, i) for i in range(min(k, n - k) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
 
 
 def _verdict(diff: float, ci_low: float, ci_high: float, p: float, alpha: float) -> Verdict:
@@ -273,7 +288,9 @@ def min_detectable_difference(a: Sequence[float] | np.ndarray, b: Sequence[float
     st = seed_t(a2, b2)
     se = st.se if st.se > NEAR_ZERO else FALLBACK_SD / np.sqrt(a2.shape[1])
     if a2.shape[0] == 1 and b2.shape[0] == 1:
-        return float((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * se)
+        return float((_NORMAL.inv_cdf(1 - alpha / 2) + _NORMAL.inv_cdf(power)) * se)
+    from scipy.stats import t as student_t
+
     return float((student_t.ppf(1 - alpha / 2, st.df) + student_t.ppf(power, st.df)) * se)
 
 
@@ -312,7 +329,7 @@ def examples_for_non_inferiority(n: int, se: float, diff: float, margin: float, 
     room = diff + margin
     if room <= NEAR_ZERO:
         return None
-    need = n * ((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * max(se, 0.0) / room) ** 2
+    need = n * ((_NORMAL.inv_cdf(1 - alpha / 2) + _NORMAL.inv_cdf(power)) * max(se, 0.0) / room) ** 2
     return int(min(max(np.ceil(need), 1), MAX_EXAMPLES_SUGGESTED + 1))
 
 

@@ -307,3 +307,19 @@ def test_only_indistinguishable_pairs_are_flagged_as_inseparable():
     assert warning["message"].startswith("with 100 eval examples retrieval differs from the best lever (finetune)")
     assert "prompt" not in warning["message"] and "about 0.09" in warning["message"]
     assert _too_small_to_separate("finetune", comps[:1], 100) is None
+
+
+def test_the_standard_library_tests_equal_scipy_s():
+    """stats avoids importing scipy.stats on every run (3 s of a warm rerun): its exact sign test and normal
+    quantiles must be scipy's, to floating point."""
+    from statistics import NormalDist
+
+    from scipy.stats import binomtest, norm
+
+    from advisor.stats import sign_test
+
+    for n in (1, 2, 5, 17, 40, 101, 600):
+        for k in sorted({0, 1, n // 3, n // 2, (n + 1) // 2, n - 1, n}):
+            assert sign_test(k, n) == pytest.approx(binomtest(k, n, 0.5).pvalue, rel=1e-9, abs=1e-300)
+    for q in (0.8, 0.9, 0.95, 0.975, 0.995):
+        assert NormalDist().inv_cdf(q) == pytest.approx(norm.ppf(q), rel=1e-12)
