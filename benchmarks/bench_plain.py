@@ -134,6 +134,16 @@ def plain_script(model_dir: Path, train: list[dict], evals: list[dict]) -> dict:
     return {"scores": scores, "seconds": time.perf_counter() - t0}
 
 
+def _training(results_file: Path) -> str:
+    """How the finetune lever's training ended: steps run of those planned, and what stopped it."""
+    if not results_file.exists():
+        return ""
+    lever = next((lev for lev in json.loads(results_file.read_text())["levers"] if lev["name"] == "finetune"), {})
+    d = lever.get("details") or {}
+    return (f"; finetune trained {d['steps']} of {d['planned_steps']} steps (stopped by {d['stopped_by']}), "
+            f"{lever['cost']['train_seconds']:.0f} s") if "steps" in d else ""
+
+
 def run(quick: bool) -> list[Row]:
     from advisor.backends.models import default_model_folder
 
@@ -148,7 +158,7 @@ def run(quick: bool) -> list[Row]:
         load_a = load_now()
         log(f"advise compare {task}")
         secs, rss, rc = _timed([advise, "compare", str(task), "--out", str(Path(tmp) / "run")])
-        outcome = _outcome(Path(tmp) / "run" / "results.json")
+        outcome = _outcome(Path(tmp) / "run" / "results.json") + _training(Path(tmp) / "run" / "results.json")
     best = max(plain["scores"], key=plain["scores"].get)
     shown = "; ".join(f"{k} {v:.2f}" for k, v in plain["scores"].items())
     return [
