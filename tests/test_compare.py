@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -275,3 +276,27 @@ def test_default_dev_split_scales_with_train_and_leaves_half_to_train_on():
     assert len(dev) == default_dev_size(300) and len(rest) + len(dev) == 300
     assert {e.id for e in rest}.isdisjoint(e.id for e in dev)
     assert [len(split_dev(train[:12], size, seed=0)[1]) for size in (None, 40)] == [6, 6]  # never more than half
+
+
+def test_a_moved_run_folder_reruns_warm_from_where_it_lies(finished_run, tmp_path):
+    """done.json remembers where an adapter was trained; a run folder copied elsewhere (the original gone) must use
+    its own adapters: nothing retrained or regenerated, artifact paths inside the folder."""
+    import shutil
+
+    task, out = finished_run
+    moved = tmp_path / "moved"
+    shutil.copytree(out, moved)
+    lines = (moved / "cache" / "generations.jsonl").read_text().count("\n")
+    hidden = out.with_name(out.name + ".away")
+    out.rename(hidden)
+    try:
+        result = run_cli("compare", str(task), "--out", str(moved))
+    finally:
+        hidden.rename(out)
+    assert result.exit_code == 0, result.output
+    assert "reusing the adapter" in result.output
+    assert (moved / "cache" / "generations.jsonl").read_text().count("\n") == lines, "a moved run generated again"
+    levers = {lev["name"]: lev for lev in json.loads((moved / "results.json").read_text())["levers"]}
+    for name in ("finetune", "retrieval+finetune"):
+        adapter = levers[name]["artifacts"]["adapter"]
+        assert not Path(adapter).is_absolute() and (moved / adapter / "adapter_config.json").is_file()

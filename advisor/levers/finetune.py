@@ -51,7 +51,7 @@ def train_cached(bench: Bench, backend, name: str, train_pairs, dev_pairs, seed:
         work = bench.run_dir / name.replace("+", "-") / stable_hash(backend.identity, train_pairs, dev_pairs, cfg_key)
         done = read_json(work / "done.json")
         if done and done.pop("max_train_minutes", None) == opts.max_train_minutes:
-            done["adapter_dir"] = Path(done["adapter_dir"])
+            done["adapter_dir"] = work / "adapter"  # where it lies now: the run folder may have been moved
             bench.reporter.note(f"{name}: reusing the adapter trained at lr {lr:.1e}, seed {seed}")
             result = TrainResult(**done)
         elif opts.processes > 1:
@@ -84,8 +84,14 @@ def train_distributed(bench: Bench, backend, train_pairs, dev_pairs, cfg: TrainC
         raise UserError(bench.task.task_file, "levers.finetune.processes",
                         f"data-parallel training failed (exit {proc.returncode}): {tail[0]}", "try processes: 1")
     done.pop("max_train_minutes", None)
-    done["adapter_dir"] = Path(done["adapter_dir"])
+    done["adapter_dir"] = work / "adapter"
     return TrainResult(**done)
+
+
+def adapter_id(bench: Bench, adapter_dir: Path) -> str:
+    """An adapter's name in generation cache keys: its place in the run folder (the work folder's hash names the
+    model, data and settings), so a moved or copied run folder still finds its generations."""
+    return adapter_dir.relative_to(bench.run_dir).as_posix()
 
 
 def _best_dev_loss(r: TrainResult) -> float:
@@ -149,7 +155,7 @@ def prepare_finetune(bench: Bench, name: str, train_prompt: Callable[[list[Examp
                                                max_steps, scorer)
         first = first or (result, lr_choice, grid)
         variants.append(Variant(label if opts.seeds == 1 else f"{label}, seed {bench.task.seed + i}", eval_prompt,
-                                adapter=result.adapter_dir, adapter_id=str(result.adapter_dir),
+                                adapter=result.adapter_dir, adapter_id=adapter_id(bench, result.adapter_dir),
                                 info={"lr": result.lr, "best_epoch": result.best_epoch}, backend=other))
     result, lr_choice, grid = first
     details = _train_details(result, lr_choice, grid, opts)
@@ -181,7 +187,8 @@ def _learning_curve(bench, backend, other, name, train_prompt, eval_prompt, dev_
                                      bench.task.levers.finetune.max_steps, scorer)
         points.append(CurvePoint(frac, len(subset), Variant(f"{int(frac * 100)}% of train", eval_prompt,
                                                             adapter=result.adapter_dir,
-                                                            adapter_id=str(result.adapter_dir), backend=other)))
+                                                            adapter_id=adapter_id(bench, result.adapter_dir),
+                                                            backend=other)))
     return points + [CurvePoint(1.0, len(bench.train), full)]
 
 

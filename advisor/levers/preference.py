@@ -17,8 +17,8 @@ from ..errors import UserError
 from ..preferences import Preference, load_preferences, split_pairs
 from ..runs import read_json, stable_hash, write_json
 from .base import Bench, Prepared, Variant, chat
-from .finetune import (_endpoint_skip, _time_limit_warning, _train_details, _undertrained_note, local_backend,
-                       train_cached)
+from .finetune import (_endpoint_skip, _time_limit_warning, _train_details, _undertrained_note, adapter_id,
+                       local_backend, train_cached)
 
 DPO_LR_SHARE = 0.1  # DPO steps at a tenth of the SFT learning rate: it refines a trained adapter, it does not build one
 
@@ -43,11 +43,12 @@ def _dpo_cached(bench: Bench, backend, sft: TrainResult, beta: float, train_rows
     cfg = TrainConfig.from_options(ft, lr=sft.lr * DPO_LR_SHARE, epochs=opts.epochs, max_steps=opts.max_steps,
                                    seed=bench.task.seed)
     key = {k: v for k, v in asdict(cfg).items() if k != "max_train_minutes"}
-    work = bench.run_dir / "preference-dpo" / stable_hash(backend.identity, str(sft.adapter_dir), beta, train_rows,
-                                                          dev_rows, key)
+    # the SFT adapter by its work folder's name (its own key), not its path: a moved run folder keeps its cache
+    work = bench.run_dir / "preference-dpo" / stable_hash(backend.identity, sft.adapter_dir.parent.name, beta,
+                                                          train_rows, dev_rows, key)
     done = read_json(work / "done.json")
     if done:
-        done["adapter_dir"] = Path(done["adapter_dir"])
+        done["adapter_dir"] = work / "adapter"  # where it lies now
         bench.reporter.note(f"preference: reusing the DPO adapter trained at beta {beta:g}")
         return TrainResult(**done)
     result = train_lora(backend, train_rows, dev_rows, cfg, work, bench.reporter,
@@ -127,7 +128,7 @@ class PreferenceLever:
         sft, lr_choice, grid = train_cached(bench, backend, "preference-sft", sft_train, sft_dev, task.seed,
                                             task.levers.finetune.max_steps)
         label = "SFT on train and preferred answers"
-        variants = [Variant(label, prompts, adapter=sft.adapter_dir, adapter_id=str(sft.adapter_dir),
+        variants = [Variant(label, prompts, adapter=sft.adapter_dir, adapter_id=adapter_id(bench, sft.adapter_dir),
                             info={"beta": None, "lr": sft.lr}, backend=other)]
         dpo_runs, train_seconds, trained = [], sft.train_seconds, [sft]
         for beta in (opts.beta if isinstance(opts.beta, list) else [opts.beta]):
@@ -139,8 +140,8 @@ class PreferenceLever:
             dpo_runs.append({"beta": beta, "lr": result.lr, "steps": result.steps, "best_epoch": result.best_epoch,
                              "dev_loss": min(dev_losses) if dev_losses else None, **metrics})
             variants.append(Variant(f"SFT, then DPO at beta {beta:g}", prompts, adapter=result.adapter_dir,
-                                    adapter_id=str(result.adapter_dir), info={"beta": beta, "lr": result.lr},
-                                    backend=other))
+                                    adapter_id=adapter_id(bench, result.adapter_dir),
+                                    info={"beta": beta, "lr": result.lr}, backend=other))
         details = _train_details(sft, lr_choice, grid, task.levers.finetune)
         details["loss_gap"], overfit = overfitting_check(sft.loss_curve)
         details.update({"preference_pairs": {"train": len(train_p), "dev": len(dev_p)}, "dpo": dpo_runs,
