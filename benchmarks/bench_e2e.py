@@ -41,7 +41,9 @@ def _outcome(results_file: Path) -> str:
     levers = ", ".join(f"{lev['name']} {lev['score']['mean']:.3f}" if lev["status"] == "ok"
                        else f"{lev['name']} {lev['status']}" for lev in results["levers"])
     rec = results.get("recommendation") or {}
-    return f"cold run: {levers}; recommended {rec.get('lever')} ({rec.get('confidence')})"
+    seconds = ", ".join(f"{k.removeprefix('lever_')} {v:.0f}" for k, v in (results.get("timings") or {}).items()
+                        if k.startswith("lever_") or k == "total")  # the warm rerun rewrites results.json
+    return f"cold run: {levers}; recommended {rec.get('lever')} ({rec.get('confidence')}); seconds: {seconds}"
 
 
 def _checkout(rev: str, where: Path) -> Path:
