@@ -252,13 +252,8 @@ def _generate(bench: Bench, variant: Variant, examples: list[Example], descripti
                            description, adapter_id=variant.adapter_id, context=context)
 
 
-def _embed_for(bench: Bench, rubric: Rubric):
-    return bench.embedder if rubric.needs_embedder else None
-
-
 def _score(bench: Bench, rubric: Rubric, gens, examples: list[Example]) -> dict[str, list[float]]:
-    return rubric.score([g.text for g in gens], [e.output for e in examples], embed=_embed_for(bench, rubric),
-                        inputs=[e.input for e in examples], judge=bench.judge)
+    return bench.score(rubric, [g.text for g in gens], examples)
 
 
 def _totals(bench: Bench, variant: Variant, examples: list[Example], rubric: Rubric) -> np.ndarray:

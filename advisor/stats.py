@@ -21,6 +21,18 @@ import numpy as np
 # a third of a warm rerun. Student's t (several training seeds only) imports it where it is used.
 _NORMAL = NormalDist()
 
+
+def _student_t():
+    """scipy's Student's t, imported on first use (several training seeds only)."""
+    from scipy.stats import t
+
+    return t
+
+
+def _z_sum(alpha: float, power: float) -> float:
+    """z(1 - alpha/2) + z(power): the normal quantiles of a two-sided test at `alpha` with `power`."""
+    return _NORMAL.inv_cdf(1 - alpha / 2) + _NORMAL.inv_cdf(power)
+
 Verdict = Literal["better", "worse", "indistinguishable"]
 Test = Literal["mcnemar+paired_bootstrap", "sign_flip+paired_bootstrap", "seed_t",
                "paired_bootstrap"]  # the last: results.json written before p-values were given to every pair
@@ -118,17 +130,13 @@ class SeedT:
     df: float
 
     def interval(self, alpha: float) -> Interval:
-        from scipy.stats import t as student_t
-
-        half = float(student_t.ppf(1 - alpha / 2, self.df)) * self.se if self.se > 0 else 0.0
+        half = float(_student_t().ppf(1 - alpha / 2, self.df)) * self.se if self.se > 0 else 0.0
         return Interval(self.diff, self.diff - half, self.diff + half)
 
     def p_value(self) -> float:
         if self.se == 0:
             return 1.0 if abs(self.diff) < NEAR_ZERO else 0.0
-        from scipy.stats import t as student_t
-
-        return float(2 * student_t.sf(abs(self.diff) / self.se, self.df))
+        return float(2 * _student_t().sf(abs(self.diff) / self.se, self.df))
 
 
 def seed_t(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray | None = None) -> SeedT:
@@ -288,10 +296,9 @@ def min_detectable_difference(a: Sequence[float] | np.ndarray, b: Sequence[float
     st = seed_t(a2, b2)
     se = st.se if st.se > NEAR_ZERO else FALLBACK_SD / np.sqrt(a2.shape[1])
     if a2.shape[0] == 1 and b2.shape[0] == 1:
-        return float((_NORMAL.inv_cdf(1 - alpha / 2) + _NORMAL.inv_cdf(power)) * se)
-    from scipy.stats import t as student_t
-
-    return float((student_t.ppf(1 - alpha / 2, st.df) + student_t.ppf(power, st.df)) * se)
+        return float(_z_sum(alpha, power) * se)
+    t = _student_t()
+    return float((t.ppf(1 - alpha / 2, st.df) + t.ppf(power, st.df)) * se)
 
 
 # z_{0.975} + z_{0.8} as the textbook rounds them, and the SD of a Bernoulli with p = 0.5: the planning formula below.
@@ -329,7 +336,7 @@ def examples_for_non_inferiority(n: int, se: float, diff: float, margin: float, 
     room = diff + margin
     if room <= NEAR_ZERO:
         return None
-    need = n * ((_NORMAL.inv_cdf(1 - alpha / 2) + _NORMAL.inv_cdf(power)) * max(se, 0.0) / room) ** 2
+    need = n * (_z_sum(alpha, power) * max(se, 0.0) / room) ** 2
     return int(min(max(np.ceil(need), 1), MAX_EXAMPLES_SUGGESTED + 1))
 
 

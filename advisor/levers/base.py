@@ -46,6 +46,11 @@ class Bench:
     def reminder(self) -> str:
         return format_reminder([e.output for e in self.train])
 
+    def score(self, rubric: Rubric, texts: list[str], examples: list[Example]) -> dict[str, list[float]]:
+        """Per-example scores of `texts` (answers to `examples`) by `rubric`, with the embedder and judge it needs."""
+        return rubric.score(texts, [e.output for e in examples], embed=self.embedder if rubric.needs_embedder else None,
+                            inputs=[e.input for e in examples], judge=self.judge)
+
 
 @dataclass
 class Variant:

@@ -113,15 +113,13 @@ def _rank(r: TrainResult) -> tuple:
 def dev_scorer(bench: Bench, backend: TrainableBackend, prompt: Callable[[list[Example]], list]):
     """The per-row dev scores of a model in training: dev asked with the eval-time prompt, greedy, scored by the
     task's rubric (train_lora's score checks). Not cached: the weights change between checks."""
-    refs, inputs = [e.output for e in bench.dev], [e.input for e in bench.dev]
     conversations: list = []  # built at the first check: a reused adapter needs none
 
     def score(model) -> list[float]:
         conversations[:] = conversations or prompt(bench.dev)
         with backend.attached(model):
             gens = backend.generate(conversations, bench.max_new_tokens, on_done=lambda idx, batch: None)
-        return list(bench.rubric.score([g.text for g in gens], refs, inputs=inputs, judge=bench.judge,
-                                       embed=bench.embedder if bench.rubric.needs_embedder else None)["total"])
+        return list(bench.score(bench.rubric, [g.text for g in gens], bench.dev)["total"])
 
     return score
 
